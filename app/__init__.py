@@ -1,0 +1,1 @@
+"""casetrack: an HTTP JSON API for documenting legal cases brought against people."""

@@ -1,0 +1,100 @@
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from app import http
+from app.cases import service
+from app.cases.dependencies import CaseDep
+from app.cases.models import Charge
+from app.cases.schemas import ChargeCreate, ChargeRead, ChargeStatus, ChargeUpdate
+from app.db import SessionDep
+from app.filters import DateFrom, DateTo, choices
+from app.pagination import Page, PageDep, link_next
+from app.records import get_or_404
+
+router = APIRouter(tags=["charges"])
+
+
+async def load_charge(charge_id: str, session: SessionDep) -> Charge:
+    return await get_or_404(session, Charge, charge_id, "charge")
+
+
+ChargeDep = Annotated[Charge, Depends(load_charge)]
+
+
+@dataclass
+class ChargeFilters:
+    person_id: Annotated[str | None, Query(max_length=32, description="The accused.")] = None
+    status: Annotated[str | None, Query(description="One or more statuses, comma-separated.")] = None
+    statute: Annotated[str | None, Query(max_length=300, description="Exact statute text.")] = None
+    date_from: DateFrom = None
+    date_to: DateTo = None
+
+
+FiltersDep = Annotated[ChargeFilters, Depends()]
+
+
+async def _page(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    page: PageDep,
+    filters: ChargeFilters,
+    case_id: str | None,
+) -> Page[ChargeRead]:
+    items, next_cursor = await service.list_charges(
+        session,
+        page,
+        case_id=case_id,
+        person_id=filters.person_id,
+        status=choices(filters.status, ChargeStatus, "status"),
+        statute=filters.statute,
+        date_from=filters.date_from,
+        date_to=filters.date_to,
+    )
+    link_next(request, response, next_cursor)
+    return Page[ChargeRead].model_validate({"items": items, "next": next_cursor}, from_attributes=True)
+
+
+@router.get("/cases/{case_id}/charges", name="listCaseCharges", responses=http.READ)
+async def list_case_charges(
+    case: CaseDep, request: Request, response: Response, session: SessionDep, page: PageDep, filters: FiltersDep
+) -> Page[ChargeRead]:
+    return await _page(request, response, session, page, filters, case.id)
+
+
+@router.post("/cases/{case_id}/charges", status_code=201, name="createCharge", responses=http.CREATE)
+async def create_charge(
+    case: CaseDep, body: ChargeCreate, request: Request, response: Response, session: SessionDep
+) -> ChargeRead:
+    charge = await service.create_charge(session, case, body)
+    http.set_location(request, response, "getCharge", charge_id=charge.id)
+    return ChargeRead.model_validate(charge)
+
+
+@router.get("/charges", name="listCharges", responses=http.LIST)
+async def list_charges(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    page: PageDep,
+    filters: FiltersDep,
+    case_id: Annotated[str | None, Query(max_length=32)] = None,
+) -> Page[ChargeRead]:
+    return await _page(request, response, session, page, filters, case_id)
+
+
+@router.get("/charges/{charge_id}", name="getCharge", responses=http.READ)
+async def get_charge(charge: ChargeDep) -> ChargeRead:
+    return ChargeRead.model_validate(charge)
+
+
+@router.patch("/charges/{charge_id}", name="updateCharge", responses=http.UPDATE)
+async def update_charge(body: ChargeUpdate, charge: ChargeDep, session: SessionDep) -> ChargeRead:
+    return ChargeRead.model_validate(await service.update_charge(session, charge, body))
+
+
+@router.delete("/charges/{charge_id}", status_code=204, name="deleteCharge", responses=http.DELETE)
+async def delete_charge(charge: ChargeDep, session: SessionDep) -> None:
+    await service.delete_case_record(session, charge)

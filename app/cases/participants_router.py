@@ -1,0 +1,96 @@
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from app import http
+from app.cases import service
+from app.cases.dependencies import CaseDep
+from app.cases.models import Participant
+from app.cases.schemas import ParticipantCreate, ParticipantRead, ParticipantRole, ParticipantUpdate
+from app.db import SessionDep
+from app.filters import choices
+from app.pagination import Page, PageDep, link_next
+from app.records import get_or_404
+
+router = APIRouter(tags=["participants"])
+
+
+async def load_participant(participant_id: str, session: SessionDep) -> Participant:
+    return await get_or_404(session, Participant, participant_id, "participant")
+
+
+ParticipantDep = Annotated[Participant, Depends(load_participant)]
+
+
+@dataclass
+class ParticipantFilters:
+    person_id: Annotated[str | None, Query(max_length=32)] = None
+    role: Annotated[str | None, Query(description="One or more roles, comma-separated.", examples=["lawyer"])] = None
+
+
+FiltersDep = Annotated[ParticipantFilters, Depends()]
+
+
+async def _page(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    page: PageDep,
+    filters: ParticipantFilters,
+    case_id: str | None,
+) -> Page[ParticipantRead]:
+    items, next_cursor = await service.list_participants(
+        session,
+        page,
+        case_id=case_id,
+        person_id=filters.person_id,
+        role=choices(filters.role, ParticipantRole, "role"),
+    )
+    link_next(request, response, next_cursor)
+    return Page[ParticipantRead].model_validate({"items": items, "next": next_cursor}, from_attributes=True)
+
+
+@router.get("/cases/{case_id}/participants", name="listCaseParticipants", responses=http.READ)
+async def list_case_participants(
+    case: CaseDep, request: Request, response: Response, session: SessionDep, page: PageDep, filters: FiltersDep
+) -> Page[ParticipantRead]:
+    return await _page(request, response, session, page, filters, case.id)
+
+
+@router.post("/cases/{case_id}/participants", status_code=201, name="createParticipant", responses=http.CREATE)
+async def create_participant(
+    case: CaseDep, body: ParticipantCreate, request: Request, response: Response, session: SessionDep
+) -> ParticipantRead:
+    participant = await service.create_participant(session, case, body)
+    http.set_location(request, response, "getParticipant", participant_id=participant.id)
+    return ParticipantRead.model_validate(participant)
+
+
+@router.get("/participants", name="listParticipants", responses=http.LIST)
+async def list_participants(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    page: PageDep,
+    filters: FiltersDep,
+    case_id: Annotated[str | None, Query(max_length=32)] = None,
+) -> Page[ParticipantRead]:
+    return await _page(request, response, session, page, filters, case_id)
+
+
+@router.get("/participants/{participant_id}", name="getParticipant", responses=http.READ)
+async def get_participant(participant: ParticipantDep) -> ParticipantRead:
+    return ParticipantRead.model_validate(participant)
+
+
+@router.patch("/participants/{participant_id}", name="updateParticipant", responses=http.UPDATE)
+async def update_participant(
+    body: ParticipantUpdate, participant: ParticipantDep, session: SessionDep
+) -> ParticipantRead:
+    return ParticipantRead.model_validate(await service.update_participant(session, participant, body))
+
+
+@router.delete("/participants/{participant_id}", status_code=204, name="deleteParticipant", responses=http.DELETE)
+async def delete_participant(participant: ParticipantDep, session: SessionDep) -> None:
+    await service.delete_case_record(session, participant)

@@ -1,0 +1,67 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from app import http
+from app.cases import service
+from app.cases.dependencies import CaseDep
+from app.cases.schemas import CaseCreate, CaseRead, CaseStatus, CaseUpdate, ParticipantRole
+from app.db import SessionDep
+from app.filters import choices
+from app.pagination import Page, PageDep, link_next
+
+router = APIRouter(prefix="/cases", tags=["cases"])
+
+
+@router.get("", name="listCases", responses=http.LIST)
+async def list_cases(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    page: PageDep,
+    country: Annotated[str | None, Query(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")] = None,
+    status: Annotated[str | None, Query(description="One or more statuses, comma-separated.")] = None,
+    person_id: Annotated[str | None, Query(max_length=32, description="Cases this person takes part in.")] = None,
+    role: Annotated[
+        str | None, Query(description="With or without person_id: cases with a participant in these roles.")
+    ] = None,
+) -> Page[CaseRead]:
+    items, next_cursor = await service.list_cases(
+        session,
+        page,
+        country=country,
+        status=choices(status, CaseStatus, "status"),
+        person_id=person_id,
+        role=choices(role, ParticipantRole, "role"),
+    )
+    link_next(request, response, next_cursor)
+    return Page[CaseRead].model_validate({"items": items, "next": next_cursor}, from_attributes=True)
+
+
+@router.post("", status_code=201, name="createCase", responses=http.CREATE)
+async def create_case(body: CaseCreate, request: Request, response: Response, session: SessionDep) -> CaseRead:
+    case = await service.create_case(session, body)
+    http.set_location(request, response, "getCase", case_id=case.id)
+    return CaseRead.model_validate(case)
+
+
+@router.get("/{case_id}", name="getCase", responses=http.READ)
+async def get_case(case: CaseDep) -> CaseRead:
+    return CaseRead.model_validate(case)
+
+
+@router.patch("/{case_id}", name="updateCase", responses=http.UPDATE)
+async def update_case(body: CaseUpdate, case: CaseDep, session: SessionDep) -> CaseRead:
+    return CaseRead.model_validate(await service.update_case(session, case, body))
+
+
+@router.delete(
+    "/{case_id}",
+    status_code=204,
+    name="deleteCase",
+    responses=http.DELETE,
+    description="Deletes the case and every record inside it (participants, charges, sentences, hearings, "
+    "outcomes, events). People, organizations and sources stay.",
+)
+async def delete_case(case: CaseDep, session: SessionDep) -> None:
+    await service.delete_case(session, case)

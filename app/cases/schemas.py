@@ -1,0 +1,206 @@
+import datetime as dt
+from enum import StrEnum
+
+from pydantic import Field
+
+from app.cases.sentencing import after_months
+from app.dates import EDTFDate
+from app.schemas import CitedOut, CountryCode, IdList, Input, LongText, RecordId, ShortText
+
+
+class CaseStatus(StrEnum):
+    open = "open"
+    pretrial = "pretrial"
+    trial = "trial"
+    convicted = "convicted"
+    appeal = "appeal"
+    imprisoned = "imprisoned"
+    released = "released"
+    closed = "closed"
+
+
+class ParticipantRole(StrEnum):
+    defendant = "defendant"
+    lawyer = "lawyer"
+    spouse = "spouse"
+    relative = "relative"
+    judge = "judge"
+    prosecutor = "prosecutor"
+    witness = "witness"
+    victim = "victim"
+    supporter = "supporter"
+    other = "other"
+
+
+class ChargeStatus(StrEnum):
+    pending = "pending"
+    convicted = "convicted"
+    acquitted = "acquitted"
+    dropped = "dropped"
+
+
+class SentenceKind(StrEnum):
+    imprisonment = "imprisonment"
+    restricted_freedom = "restricted_freedom"
+    fine = "fine"
+    probation = "probation"
+    other = "other"
+
+
+# Cases
+
+
+class CaseFields(Input):
+    country: CountryCode | None = None
+    status: CaseStatus | None = None
+    summary: LongText | None = None
+    opened_on: EDTFDate | None = None
+    source_ids: IdList = Field(default_factory=list)
+
+
+class CaseCreate(CaseFields):
+    title: ShortText = Field(examples=["Prosecution of Vladimir Kozlov over the Zhanaozen unrest"])
+
+
+class CaseUpdate(CaseFields):
+    title: ShortText = None  # type: ignore[assignment]  # may change, never be null
+
+
+class CaseRead(CitedOut):
+    title: str
+    country: str | None
+    status: CaseStatus | None
+    summary: str | None
+    opened_on: str | None
+    opened_on_earliest: dt.date | None
+    opened_on_latest: dt.date | None
+
+
+# Participants
+
+
+class ParticipantFields(Input):
+    since: EDTFDate | None = None
+    until: EDTFDate | None = None
+    note: LongText | None = None
+    source_ids: IdList = Field(default_factory=list)
+
+
+class ParticipantCreate(ParticipantFields):
+    person_id: RecordId
+    role: ParticipantRole
+
+
+class ParticipantUpdate(ParticipantFields):
+    person_id: RecordId = None  # type: ignore[assignment]
+    role: ParticipantRole = None  # type: ignore[assignment]
+
+
+class ParticipantRead(CitedOut):
+    case_id: str
+    person_id: str
+    role: ParticipantRole
+    since: str | None
+    since_earliest: dt.date | None
+    since_latest: dt.date | None
+    until: str | None
+    until_earliest: dt.date | None
+    until_latest: dt.date | None
+    note: str | None
+
+
+# Charges
+
+
+class ChargeFields(Input):
+    person_id: RecordId | None = Field(default=None, description="The accused.")
+    statute: ShortText | None = Field(default=None, examples=["Criminal Code art. 164"])
+    date: EDTFDate | None = Field(default=None, description="When the charge was brought.")
+    named_person_ids: IdList = Field(
+        default_factory=list, description="Other people the charge names (e.g. the official it targets)."
+    )
+    source_ids: IdList = Field(default_factory=list)
+
+
+class ChargeCreate(ChargeFields):
+    description: ShortText = Field(examples=["Inciting social discord (the Zhanaozen unrest, 2011)"])
+    status: ChargeStatus = ChargeStatus.pending
+
+
+class ChargeUpdate(ChargeFields):
+    description: ShortText = None  # type: ignore[assignment]
+    status: ChargeStatus = None  # type: ignore[assignment]
+
+
+class ChargeRead(CitedOut):
+    case_id: str
+    person_id: str | None
+    statute: str | None
+    description: str
+    status: ChargeStatus
+    date: str | None
+    date_earliest: dt.date | None
+    date_latest: dt.date | None
+    named_person_ids: list[str]
+
+
+# Sentences
+
+
+class SentenceFields(Input):
+    term_months: int | None = Field(default=None, ge=0, le=12 * 200, examples=[90])
+    start_date: EDTFDate | None = None
+    facility_id: RecordId | None = Field(default=None, description="Where it is served (an organization).")
+    parole_fraction: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="Share of the term after which parole may be sought; the service's default when omitted.",
+        examples=[0.5],
+    )
+    note: LongText | None = None
+    source_ids: IdList = Field(default_factory=list)
+
+
+class SentenceCreate(SentenceFields):
+    person_id: RecordId
+    kind: SentenceKind = SentenceKind.imprisonment
+
+
+class SentenceUpdate(SentenceFields):
+    person_id: RecordId = None  # type: ignore[assignment]
+    kind: SentenceKind = None  # type: ignore[assignment]
+
+
+class SentenceRead(CitedOut):
+    case_id: str
+    person_id: str
+    kind: SentenceKind
+    term_months: int | None
+    start_date: str | None
+    start_date_earliest: dt.date | None
+    start_date_latest: dt.date | None
+    facility_id: str | None
+    parole_fraction: float
+    note: str | None
+
+    ends_on: str | None = Field(
+        default=None, description="The day the full term has run; a range when the start is vague."
+    )
+    ends_on_earliest: dt.date | None = None
+    ends_on_latest: dt.date | None = None
+    parole_eligible_on: str | None = Field(
+        default=None, description="First day parole may be sought: start + term × parole_fraction."
+    )
+    parole_eligible_on_earliest: dt.date | None = None
+    parole_eligible_on_latest: dt.date | None = None
+
+    def model_post_init(self, context: object) -> None:
+        # Derived on every read, so a changed start, term or fraction can never leave them stale.
+        for prefix, fraction in (("ends_on", 1.0), ("parole_eligible_on", self.parole_fraction)):
+            months = None if self.term_months is None else self.term_months * fraction
+            derived = after_months(self.start_date_earliest, self.start_date_latest, months)
+            if derived is not None:
+                setattr(self, prefix, derived.value)
+                setattr(self, f"{prefix}_earliest", derived.earliest)
+                setattr(self, f"{prefix}_latest", derived.latest)

@@ -1,0 +1,104 @@
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from app import http
+from app.cases import service
+from app.cases.dependencies import CaseDep
+from app.cases.models import Sentence
+from app.cases.schemas import SentenceCreate, SentenceKind, SentenceRead, SentenceUpdate
+from app.config import SettingsDep
+from app.db import SessionDep
+from app.filters import choices
+from app.pagination import Page, PageDep, link_next
+from app.records import get_or_404
+
+router = APIRouter(tags=["sentences"])
+
+
+async def load_sentence(sentence_id: str, session: SessionDep) -> Sentence:
+    return await get_or_404(session, Sentence, sentence_id, "sentence")
+
+
+SentenceDep = Annotated[Sentence, Depends(load_sentence)]
+
+
+@dataclass
+class SentenceFilters:
+    person_id: Annotated[str | None, Query(max_length=32)] = None
+    kind: Annotated[str | None, Query(description="One or more kinds, comma-separated.")] = None
+    facility_id: Annotated[str | None, Query(max_length=32)] = None
+
+
+FiltersDep = Annotated[SentenceFilters, Depends()]
+
+
+async def _page(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    page: PageDep,
+    filters: SentenceFilters,
+    case_id: str | None,
+) -> Page[SentenceRead]:
+    items, next_cursor = await service.list_sentences(
+        session,
+        page,
+        case_id=case_id,
+        person_id=filters.person_id,
+        kind=choices(filters.kind, SentenceKind, "kind"),
+        facility_id=filters.facility_id,
+    )
+    link_next(request, response, next_cursor)
+    return Page[SentenceRead].model_validate({"items": items, "next": next_cursor}, from_attributes=True)
+
+
+@router.get("/cases/{case_id}/sentences", name="listCaseSentences", responses=http.READ)
+async def list_case_sentences(
+    case: CaseDep, request: Request, response: Response, session: SessionDep, page: PageDep, filters: FiltersDep
+) -> Page[SentenceRead]:
+    return await _page(request, response, session, page, filters, case.id)
+
+
+@router.post("/cases/{case_id}/sentences", status_code=201, name="createSentence", responses=http.CREATE)
+async def create_sentence(
+    case: CaseDep,
+    body: SentenceCreate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> SentenceRead:
+    sentence = await service.create_sentence(session, case, body, settings)
+    http.set_location(request, response, "getSentence", sentence_id=sentence.id)
+    return SentenceRead.model_validate(sentence)
+
+
+@router.get("/sentences", name="listSentences", responses=http.LIST)
+async def list_sentences(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    page: PageDep,
+    filters: FiltersDep,
+    case_id: Annotated[str | None, Query(max_length=32)] = None,
+) -> Page[SentenceRead]:
+    return await _page(request, response, session, page, filters, case_id)
+
+
+@router.get("/sentences/{sentence_id}", name="getSentence", responses=http.READ)
+async def get_sentence(sentence: SentenceDep) -> SentenceRead:
+    return SentenceRead.model_validate(sentence)
+
+
+@router.patch("/sentences/{sentence_id}", name="updateSentence", responses=http.UPDATE)
+async def update_sentence(
+    body: SentenceUpdate, sentence: SentenceDep, session: SessionDep, settings: SettingsDep
+) -> SentenceRead:
+    return SentenceRead.model_validate(await service.update_sentence(session, sentence, body, settings))
+
+
+@router.delete("/sentences/{sentence_id}", status_code=204, name="deleteSentence", responses=http.DELETE)
+async def delete_sentence(sentence: SentenceDep, session: SessionDep) -> None:
+    await service.delete_case_record(session, sentence)

@@ -1,0 +1,258 @@
+"""Rules for cases and the records that live inside one: participants, charges, sentences."""
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.cases.models import Case, Charge, Participant, Sentence, charge_people
+from app.cases.schemas import (
+    CaseCreate,
+    CaseStatus,
+    CaseUpdate,
+    ChargeCreate,
+    ChargeStatus,
+    ChargeUpdate,
+    ParticipantCreate,
+    ParticipantRole,
+    ParticipantUpdate,
+    SentenceCreate,
+    SentenceKind,
+    SentenceUpdate,
+)
+from app.config import Settings
+from app.events.models import Event
+from app.filters import within_dates
+from app.hearings.models import Hearing, Outcome
+from app.organizations.models import Organization
+from app.pagination import PageParams, SortKey, fetch_page
+from app.people.models import Person
+from app.records import apply_changes, replace_links, require_ids
+from app.sources.service import cite, uncite
+
+# Cases
+
+
+async def create_case(session: AsyncSession, data: CaseCreate) -> Case:
+    case = Case()
+    apply_changes(case, data.model_dump(exclude={"source_ids"}), ("opened_on",))
+    session.add(case)
+    await session.flush()
+    await cite(session, case, data.source_ids)
+    await session.refresh(case)
+    return case
+
+
+async def update_case(session: AsyncSession, case: Case, data: CaseUpdate) -> Case:
+    changes = data.model_dump(exclude_unset=True)
+    source_ids = changes.pop("source_ids", None)
+    apply_changes(case, changes, ("opened_on",))
+    await session.flush()
+    if source_ids is not None:
+        await cite(session, case, source_ids)
+    await session.refresh(case)
+    return case
+
+
+async def delete_case(session: AsyncSession, case: Case) -> None:
+    """A case owns what happened inside it: its records go with it (the database cascades)."""
+    await session.delete(case)
+    for model in (Participant, Charge, Sentence, Hearing, Outcome, Event):
+        await uncite(session, model.record_type, select(model.id).where(model.case_id == case.id))
+    await uncite(session, Case.record_type, [case.id])
+    await session.flush()
+
+
+async def list_cases(
+    session: AsyncSession,
+    page: PageParams,
+    country: str | None = None,
+    status: list[CaseStatus] | None = None,
+    person_id: str | None = None,
+    role: list[ParticipantRole] | None = None,
+) -> tuple[list[Case], str | None]:
+    stmt = select(Case)
+    if country is not None:
+        stmt = stmt.where(Case.country == country.upper())
+    if status:
+        stmt = stmt.where(Case.status.in_(status))
+    if person_id is not None or role:
+        involved = select(Participant.case_id)
+        if person_id is not None:
+            involved = involved.where(Participant.person_id == person_id)
+        if role:
+            involved = involved.where(Participant.role.in_(role))
+        stmt = stmt.where(Case.id.in_(involved))
+    return await fetch_page(session, stmt, [SortKey(Case.created_at), SortKey(Case.id)], page)
+
+
+# Participants
+
+PARTICIPANT_DATES = ("since", "until")
+
+
+async def create_participant(session: AsyncSession, case: Case, data: ParticipantCreate) -> Participant:
+    await require_ids(session, Person, [data.person_id], "person_id", "person")
+    participant = Participant(case_id=case.id)
+    apply_changes(participant, data.model_dump(exclude={"source_ids"}), PARTICIPANT_DATES)
+    session.add(participant)
+    await session.flush()
+    await cite(session, participant, data.source_ids)
+    await session.refresh(participant)
+    return participant
+
+
+async def update_participant(session: AsyncSession, participant: Participant, data: ParticipantUpdate) -> Participant:
+    changes = data.model_dump(exclude_unset=True)
+    source_ids = changes.pop("source_ids", None)
+    if "person_id" in changes:
+        await require_ids(session, Person, [changes["person_id"]], "person_id", "person")
+    apply_changes(participant, changes, PARTICIPANT_DATES)
+    await session.flush()
+    if source_ids is not None:
+        await cite(session, participant, source_ids)
+    await session.refresh(participant)
+    return participant
+
+
+async def list_participants(
+    session: AsyncSession,
+    page: PageParams,
+    case_id: str | None = None,
+    person_id: str | None = None,
+    role: list[ParticipantRole] | None = None,
+) -> tuple[list[Participant], str | None]:
+    stmt = select(Participant)
+    if case_id is not None:
+        stmt = stmt.where(Participant.case_id == case_id)
+    if person_id is not None:
+        stmt = stmt.where(Participant.person_id == person_id)
+    if role:
+        stmt = stmt.where(Participant.role.in_(role))
+    return await fetch_page(session, stmt, [SortKey(Participant.created_at), SortKey(Participant.id)], page)
+
+
+# Charges
+
+
+async def _check_charge_refs(session: AsyncSession, changes: dict) -> None:
+    if changes.get("person_id") is not None:
+        await require_ids(session, Person, [changes["person_id"]], "person_id", "person")
+    if changes.get("named_person_ids"):
+        await require_ids(session, Person, changes["named_person_ids"], "named_person_ids", "person")
+
+
+async def create_charge(session: AsyncSession, case: Case, data: ChargeCreate) -> Charge:
+    fields = data.model_dump(exclude={"source_ids", "named_person_ids"})
+    await _check_charge_refs(session, {**fields, "named_person_ids": data.named_person_ids})
+    charge = Charge(case_id=case.id)
+    apply_changes(charge, fields, ("date",))
+    session.add(charge)
+    await session.flush()
+    await replace_links(session, charge_people, {"charge_id": charge.id}, "person_id", data.named_person_ids)
+    await cite(session, charge, data.source_ids)
+    await session.refresh(charge)
+    return charge
+
+
+async def update_charge(session: AsyncSession, charge: Charge, data: ChargeUpdate) -> Charge:
+    changes = data.model_dump(exclude_unset=True)
+    source_ids = changes.pop("source_ids", None)
+    named = changes.pop("named_person_ids", None)
+    await _check_charge_refs(session, {**changes, "named_person_ids": named})
+    apply_changes(charge, changes, ("date",))
+    await session.flush()
+    if named is not None:
+        await replace_links(session, charge_people, {"charge_id": charge.id}, "person_id", named)
+    if source_ids is not None:
+        await cite(session, charge, source_ids)
+    await session.refresh(charge)
+    return charge
+
+
+async def list_charges(
+    session: AsyncSession,
+    page: PageParams,
+    case_id: str | None = None,
+    person_id: str | None = None,
+    status: list[ChargeStatus] | None = None,
+    statute: str | None = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+) -> tuple[list[Charge], str | None]:
+    stmt = select(Charge)
+    if case_id is not None:
+        stmt = stmt.where(Charge.case_id == case_id)
+    if person_id is not None:
+        stmt = stmt.where(Charge.person_id == person_id)
+    if status:
+        stmt = stmt.where(Charge.status.in_(status))
+    if statute is not None:
+        stmt = stmt.where(Charge.statute == statute)
+    stmt = within_dates(stmt, Charge.date_earliest, Charge.date_latest, date_from, date_to)
+    return await fetch_page(session, stmt, [SortKey(Charge.created_at), SortKey(Charge.id)], page)
+
+
+# Sentences
+
+
+async def _check_sentence_refs(session: AsyncSession, changes: dict) -> None:
+    if changes.get("person_id") is not None:
+        await require_ids(session, Person, [changes["person_id"]], "person_id", "person")
+    if changes.get("facility_id") is not None:
+        await require_ids(session, Organization, [changes["facility_id"]], "facility_id", "organization")
+
+
+async def create_sentence(session: AsyncSession, case: Case, data: SentenceCreate, settings: Settings) -> Sentence:
+    fields = data.model_dump(exclude={"source_ids"})
+    await _check_sentence_refs(session, fields)
+    if fields["parole_fraction"] is None:
+        # Stored, not implied: the record keeps saying what was assumed if the setting changes later.
+        fields["parole_fraction"] = settings.default_parole_fraction
+    sentence = Sentence(case_id=case.id)
+    apply_changes(sentence, fields, ("start_date",))
+    session.add(sentence)
+    await session.flush()
+    await cite(session, sentence, data.source_ids)
+    await session.refresh(sentence)
+    return sentence
+
+
+async def update_sentence(
+    session: AsyncSession, sentence: Sentence, data: SentenceUpdate, settings: Settings
+) -> Sentence:
+    changes = data.model_dump(exclude_unset=True)
+    source_ids = changes.pop("source_ids", None)
+    await _check_sentence_refs(session, changes)
+    if "parole_fraction" in changes and changes["parole_fraction"] is None:
+        changes["parole_fraction"] = settings.default_parole_fraction
+    apply_changes(sentence, changes, ("start_date",))
+    await session.flush()
+    if source_ids is not None:
+        await cite(session, sentence, source_ids)
+    await session.refresh(sentence)
+    return sentence
+
+
+async def list_sentences(
+    session: AsyncSession,
+    page: PageParams,
+    case_id: str | None = None,
+    person_id: str | None = None,
+    kind: list[SentenceKind] | None = None,
+    facility_id: str | None = None,
+) -> tuple[list[Sentence], str | None]:
+    stmt = select(Sentence)
+    if case_id is not None:
+        stmt = stmt.where(Sentence.case_id == case_id)
+    if person_id is not None:
+        stmt = stmt.where(Sentence.person_id == person_id)
+    if kind:
+        stmt = stmt.where(Sentence.kind.in_(kind))
+    if facility_id is not None:
+        stmt = stmt.where(Sentence.facility_id == facility_id)
+    return await fetch_page(session, stmt, [SortKey(Sentence.created_at), SortKey(Sentence.id)], page)
+
+
+async def delete_case_record(session: AsyncSession, record: Participant | Charge | Sentence) -> None:
+    await uncite(session, record.record_type, [record.id])
+    await session.delete(record)
+    await session.flush()

@@ -1,0 +1,78 @@
+"""Settings read from the environment; bad values stop the service at start-up."""
+
+from functools import lru_cache
+from typing import Annotated
+
+from fastapi import Depends, Request
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
+
+
+def async_database_url(url: str) -> str:
+    """Turn a plain URL (``sqlite:///x.db``, ``postgresql://u@h/db``) into one with an async driver."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise ValueError(f"unsupported database {backend!r}: use sqlite:///PATH or postgresql://USER@HOST/DB")
+    return parsed.set(drivername=ASYNC_DRIVERS[backend]).render_as_string(hide_password=False)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CASETRACK_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///casetrack.db",
+        validation_alias=AliasChoices("DATABASE_URL", "CASETRACK_DATABASE_URL"),
+        description="Where the data lives: sqlite:///PATH (default, in the working directory) "
+        "or postgresql://USER@HOST/DB. The async driver is chosen automatically.",
+    )
+    default_parole_fraction: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="Share of a sentence after which parole may be sought, used when a sentence does not say.",
+    )
+    auto_migrate: bool | None = Field(
+        default=None,
+        description="Upgrade the schema on start. Default: yes for SQLite, no for PostgreSQL "
+        "(run `casetrack migrate` there).",
+    )
+    sql_echo: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_usable(cls, value: str) -> str:
+        try:
+            async_database_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"DATABASE_URL is not a database URL: {exc}") from exc
+        return value
+
+    @property
+    def async_database_url(self) -> str:
+        return async_database_url(self.database_url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return make_url(self.database_url).get_backend_name() == "sqlite"
+
+    @property
+    def migrate_on_start(self) -> bool:
+        return self.is_sqlite if self.auto_migrate is None else self.auto_migrate
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def settings_of(request: Request) -> Settings:
+    """The settings the running app was created with (tests build apps with their own)."""
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(settings_of)]

@@ -1,0 +1,153 @@
+"""The error vocabulary of the service, and its rendering as RFC 9457 problem documents."""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.status import HTTP_500_INTERNAL_SERVER_ERROR
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "urn:casetrack:problem:"
+
+
+class AppError(Exception):
+    """An error a client caused and can fix; services raise these, one handler renders them."""
+
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+    def __init__(self, detail: str, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+
+
+class NotFound(AppError):
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class Conflict(AppError):
+    status = 409
+    slug = "conflict"
+    title = "Conflict"
+
+
+class Invalid(AppError):
+    """The request is well-formed but says something the service cannot accept."""
+
+    status = 422
+    slug = "validation-error"
+    title = "Invalid input"
+
+    @classmethod
+    def field(cls, field: str, message: str) -> "Invalid":
+        return cls(f"{field}: {message}", errors=[{"field": field, "loc": ["body", field], "message": message}])
+
+
+class BadQuery(AppError):
+    status = 400
+    slug = "bad-query"
+    title = "Bad query parameter"
+
+
+def problem(request: Request, status: int, slug: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc[1:]] if loc and loc[0] in ("body", "query", "path", "header") else list(map(str, loc))
+    return ".".join(parts) or str(loc[0] if loc else "body")
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    errors = []
+    for err in exc.errors():
+        loc = tuple(err.get("loc", ()))
+        message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+        kind = str(err.get("type", ""))
+        if kind == "extra_forbidden":
+            message = "unknown field: this field is not part of the resource, or is set by the server"
+        elif "input" in err and err["input"] is None and kind.endswith("_type"):
+            message = "must not be null (leave the field out to keep its value)"
+        errors.append({"field": _field_name(loc), "loc": list(loc), "message": message, "type": err.get("type")})
+    return errors
+
+
+async def handle_app_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return problem(request, exc.status, exc.slug, exc.title, exc.detail, errors=exc.errors)
+
+
+async def handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = _validation_errors(exc)
+    if any(e["type"] == "json_invalid" for e in errors):
+        reason = next(e for e in errors if e["type"] == "json_invalid")
+        ctx = next((err.get("ctx", {}) for err in exc.errors() if err.get("type") == "json_invalid"), {})
+        return problem(
+            request,
+            400,
+            "malformed-json",
+            "Malformed JSON",
+            f"The request body is not valid JSON: {ctx.get('error', reason['message'])}",
+        )
+    summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    return problem(request, 422, "validation-error", "Invalid input", summary, errors=errors)
+
+
+async def handle_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    from http import HTTPStatus
+
+    title = HTTPStatus(exc.status_code).phrase
+    detail = exc.detail if isinstance(exc.detail, str) else title
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"No resource at {request.url.path}"
+    response = problem(request, exc.status_code, title.lower().replace(" ", "-"), title, detail)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def handle_integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    # The services check references before writing; this only catches a race between two writers.
+    return problem(
+        request,
+        409,
+        "conflict",
+        "Conflict",
+        "The change conflicts with the current state of the data (a referenced record was changed "
+        "or removed meanwhile, or a unique value is taken). Reload and try again.",
+    )
+
+
+async def handle_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    return problem(
+        request,
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "internal-error",
+        "Internal server error",
+        "The server failed to handle this request; the failure has been logged.",
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, handle_app_error)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(StarletteHTTPException, handle_http_error)
+    app.add_exception_handler(IntegrityError, handle_integrity_error)
+    app.add_exception_handler(Exception, handle_unexpected_error)

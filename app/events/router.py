@@ -1,0 +1,102 @@
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from app import http
+from app.cases.dependencies import CaseDep
+from app.db import SessionDep
+from app.events import service
+from app.events.models import Event
+from app.events.schemas import EventCreate, EventKind, EventRead, EventUpdate
+from app.filters import DateFrom, DateTo, choices
+from app.pagination import Page, PageDep, link_next
+from app.records import get_or_404
+
+router = APIRouter(tags=["events"])
+
+
+async def load_event(event_id: str, session: SessionDep) -> Event:
+    return await get_or_404(session, Event, event_id, "event")
+
+
+EventDep = Annotated[Event, Depends(load_event)]
+
+
+@dataclass
+class EventFilters:
+    kind: Annotated[str | None, Query(description="One or more kinds, comma-separated.", examples=["reaction"])] = None
+    person_id: Annotated[str | None, Query(max_length=32, description="Events involving this person.")] = None
+    organization_id: Annotated[str | None, Query(max_length=32, description="Events involving this organization.")] = (
+        None
+    )
+    date_from: DateFrom = None
+    date_to: DateTo = None
+
+
+FiltersDep = Annotated[EventFilters, Depends()]
+
+
+async def _page(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    page: PageDep,
+    filters: EventFilters,
+    case_id: str | None,
+) -> Page[EventRead]:
+    items, next_cursor = await service.list_events(
+        session,
+        page,
+        case_id=case_id,
+        kind=choices(filters.kind, EventKind, "kind"),
+        person_id=filters.person_id,
+        organization_id=filters.organization_id,
+        date_from=filters.date_from,
+        date_to=filters.date_to,
+    )
+    link_next(request, response, next_cursor)
+    return Page[EventRead].model_validate({"items": items, "next": next_cursor}, from_attributes=True)
+
+
+@router.get("/cases/{case_id}/events", name="listCaseEvents", responses=http.READ)
+async def list_case_events(
+    case: CaseDep, request: Request, response: Response, session: SessionDep, page: PageDep, filters: FiltersDep
+) -> Page[EventRead]:
+    return await _page(request, response, session, page, filters, case.id)
+
+
+@router.post("/cases/{case_id}/events", status_code=201, name="createEvent", responses=http.CREATE)
+async def create_event(
+    case: CaseDep, body: EventCreate, request: Request, response: Response, session: SessionDep
+) -> EventRead:
+    event = await service.create_event(session, case, body)
+    http.set_location(request, response, "getEvent", event_id=event.id)
+    return EventRead.model_validate(event)
+
+
+@router.get("/events", name="listEvents", responses=http.LIST)
+async def list_events(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    page: PageDep,
+    filters: FiltersDep,
+    case_id: Annotated[str | None, Query(max_length=32)] = None,
+) -> Page[EventRead]:
+    return await _page(request, response, session, page, filters, case_id)
+
+
+@router.get("/events/{event_id}", name="getEvent", responses=http.READ)
+async def get_event(event: EventDep) -> EventRead:
+    return EventRead.model_validate(event)
+
+
+@router.patch("/events/{event_id}", name="updateEvent", responses=http.UPDATE)
+async def update_event(body: EventUpdate, event: EventDep, session: SessionDep) -> EventRead:
+    return EventRead.model_validate(await service.update_event(session, event, body))
+
+
+@router.delete("/events/{event_id}", status_code=204, name="deleteEvent", responses=http.DELETE)
+async def delete_event(event: EventDep, session: SessionDep) -> None:
+    await service.delete_event(session, event)

@@ -1,0 +1,83 @@
+"""Rules for events: what happened around a case, with the people and organizations involved."""
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.cases.models import Case
+from app.events.models import Event, event_organizations, event_people
+from app.events.schemas import EventCreate, EventKind, EventUpdate
+from app.filters import within_dates
+from app.organizations.models import Organization
+from app.pagination import PageParams, SortKey, fetch_page
+from app.people.models import Person
+from app.records import apply_changes, replace_links, require_ids
+from app.sources.service import cite, uncite
+
+
+async def _link(session: AsyncSession, event: Event, person_ids: Any, organization_ids: Any) -> None:
+    if person_ids is not None:
+        await require_ids(session, Person, person_ids, "person_ids", "person")
+        await replace_links(session, event_people, {"event_id": event.id}, "person_id", person_ids)
+    if organization_ids is not None:
+        await require_ids(session, Organization, organization_ids, "organization_ids", "organization")
+        await replace_links(session, event_organizations, {"event_id": event.id}, "organization_id", organization_ids)
+
+
+async def create_event(session: AsyncSession, case: Case, data: EventCreate) -> Event:
+    event = Event(case_id=case.id)
+    apply_changes(event, data.model_dump(exclude={"source_ids", "person_ids", "organization_ids"}), ("date",))
+    session.add(event)
+    await session.flush()
+    await _link(session, event, data.person_ids, data.organization_ids)
+    await cite(session, event, data.source_ids)
+    await session.refresh(event)
+    return event
+
+
+async def update_event(session: AsyncSession, event: Event, data: EventUpdate) -> Event:
+    changes = data.model_dump(exclude_unset=True)
+    source_ids = changes.pop("source_ids", None)
+    person_ids = changes.pop("person_ids", None)
+    organization_ids = changes.pop("organization_ids", None)
+    apply_changes(event, changes, ("date",))
+    await session.flush()
+    await _link(session, event, person_ids, organization_ids)
+    if source_ids is not None:
+        await cite(session, event, source_ids)
+    await session.refresh(event)
+    return event
+
+
+async def delete_event(session: AsyncSession, event: Event) -> None:
+    await uncite(session, Event.record_type, [event.id])
+    await session.delete(event)
+    await session.flush()
+
+
+async def list_events(
+    session: AsyncSession,
+    page: PageParams,
+    case_id: str | None = None,
+    kind: list[EventKind] | None = None,
+    person_id: str | None = None,
+    organization_id: str | None = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+) -> tuple[list[Event], str | None]:
+    stmt = select(Event)
+    if case_id is not None:
+        stmt = stmt.where(Event.case_id == case_id)
+    if kind:
+        stmt = stmt.where(Event.kind.in_(kind))
+    if person_id is not None:
+        stmt = stmt.where(Event.id.in_(select(event_people.c.event_id).where(event_people.c.person_id == person_id)))
+    if organization_id is not None:
+        stmt = stmt.where(
+            Event.id.in_(
+                select(event_organizations.c.event_id).where(event_organizations.c.organization_id == organization_id)
+            )
+        )
+    stmt = within_dates(stmt, Event.date_earliest, Event.date_latest, date_from, date_to)
+    return await fetch_page(session, stmt, [SortKey(Event.date_earliest), SortKey(Event.id)], page)

@@ -1,0 +1,102 @@
+"""Query-string helpers shared by list endpoints: several values in one parameter, date windows,
+and refusing parameters an endpoint does not know (a typo must not silently widen a research query)."""
+
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Query, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from sqlalchemy import ColumnElement, Select
+
+from app.dates import edtf_bounds
+from app.errors import BadQuery
+
+E = TypeVar("E", bound=StrEnum)
+
+DateFrom = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="Only records whose date may fall on or after this EDTF date (its earliest day).",
+        examples=["2012"],
+    ),
+]
+DateTo = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="Only records whose date may fall on or before this EDTF date (its latest day).",
+        examples=["2015-12"],
+    ),
+]
+
+
+def choices(value: str | None, enum: type[E], param: str) -> list[E] | None:
+    """``kind=a,b`` -> [a, b]; a value outside the vocabulary is a 400 naming it."""
+    if value is None:
+        return None
+    picked = []
+    for part in (p.strip() for p in value.split(",")):
+        try:
+            picked.append(enum(part))
+        except ValueError:
+            allowed = ", ".join(e.value for e in enum)
+            raise BadQuery(f"{param}: {part!r} is not one of {allowed}") from None
+    return picked
+
+
+def ids(value: str | None) -> list[str] | None:
+    return None if value is None else [p.strip() for p in value.split(",") if p.strip()]
+
+
+def within_dates(
+    stmt: Select[Any],
+    earliest: ColumnElement[Any],
+    latest: ColumnElement[Any],
+    date_from: str | None,
+    date_to: str | None,
+    names: tuple[str, str] = ("date_from", "date_to"),
+) -> Select[Any]:
+    """Keep records whose date range overlaps the window: a vague date that may fall inside stays in."""
+    if date_from is not None:
+        stmt = stmt.where(latest >= _bounds(date_from, names[0]).earliest)
+    if date_to is not None:
+        stmt = stmt.where(earliest <= _bounds(date_to, names[1]).latest)
+    return stmt
+
+
+def _bounds(value: str, param: str) -> Any:
+    try:
+        return edtf_bounds(value)
+    except ValueError as exc:
+        raise BadQuery(f"{param}: {exc}") from None
+
+
+_known_params: dict[int, frozenset[str]] = {}
+
+
+def _query_param_names(dependant: Dependant) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_param_names(sub)
+    return names
+
+
+def _declared_query_params(route: APIRoute) -> frozenset[str]:
+    names = _known_params.get(id(route))
+    if names is None:
+        names = frozenset(_query_param_names(route.dependant))
+        _known_params[id(route)] = names
+    return names
+
+
+async def reject_unknown_query_params(request: Request) -> None:
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    unknown: Sequence[str] = sorted(set(request.query_params) - _declared_query_params(route))
+    if unknown:
+        known = ", ".join(sorted(_declared_query_params(route))) or "none"
+        raise BadQuery(f"unknown query parameter {', '.join(map(repr, unknown))} (this endpoint takes: {known})")

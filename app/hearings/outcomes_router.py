@@ -1,0 +1,106 @@
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from app import http
+from app.cases.dependencies import CaseDep
+from app.db import SessionDep
+from app.filters import DateFrom, DateTo, choices
+from app.hearings import service
+from app.hearings.models import Outcome
+from app.hearings.schemas import OutcomeCreate, OutcomeKind, OutcomeRead, OutcomeUpdate
+from app.pagination import Page, PageDep, link_next
+from app.records import get_or_404
+
+router = APIRouter(tags=["outcomes"])
+
+
+async def load_outcome(outcome_id: str, session: SessionDep) -> Outcome:
+    return await get_or_404(session, Outcome, outcome_id, "outcome")
+
+
+OutcomeDep = Annotated[Outcome, Depends(load_outcome)]
+
+
+@dataclass
+class OutcomeFilters:
+    kind: Annotated[
+        str | None, Query(description="One or more kinds, comma-separated.", examples=["parole_denied"])
+    ] = None
+    hearing_id: Annotated[str | None, Query(max_length=32)] = None
+    person_id: Annotated[str | None, Query(max_length=32)] = None
+    country: Annotated[
+        str | None, Query(min_length=2, max_length=2, description="Country of the case (ISO 3166-1 alpha-2).")
+    ] = None
+    date_from: DateFrom = None
+    date_to: DateTo = None
+
+
+FiltersDep = Annotated[OutcomeFilters, Depends()]
+
+
+async def _page(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    page: PageDep,
+    filters: OutcomeFilters,
+    case_id: str | None,
+) -> Page[OutcomeRead]:
+    items, next_cursor = await service.list_outcomes(
+        session,
+        page,
+        case_id=case_id,
+        kind=choices(filters.kind, OutcomeKind, "kind"),
+        hearing_id=filters.hearing_id,
+        person_id=filters.person_id,
+        country=filters.country,
+        date_from=filters.date_from,
+        date_to=filters.date_to,
+    )
+    link_next(request, response, next_cursor)
+    return Page[OutcomeRead].model_validate({"items": items, "next": next_cursor}, from_attributes=True)
+
+
+@router.get("/cases/{case_id}/outcomes", name="listCaseOutcomes", responses=http.READ)
+async def list_case_outcomes(
+    case: CaseDep, request: Request, response: Response, session: SessionDep, page: PageDep, filters: FiltersDep
+) -> Page[OutcomeRead]:
+    return await _page(request, response, session, page, filters, case.id)
+
+
+@router.post("/cases/{case_id}/outcomes", status_code=201, name="createOutcome", responses=http.CREATE)
+async def create_outcome(
+    case: CaseDep, body: OutcomeCreate, request: Request, response: Response, session: SessionDep
+) -> OutcomeRead:
+    outcome = await service.create_outcome(session, case, body)
+    http.set_location(request, response, "getOutcome", outcome_id=outcome.id)
+    return OutcomeRead.model_validate(outcome)
+
+
+@router.get("/outcomes", name="listOutcomes", responses=http.LIST)
+async def list_outcomes(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    page: PageDep,
+    filters: FiltersDep,
+    case_id: Annotated[str | None, Query(max_length=32)] = None,
+) -> Page[OutcomeRead]:
+    return await _page(request, response, session, page, filters, case_id)
+
+
+@router.get("/outcomes/{outcome_id}", name="getOutcome", responses=http.READ)
+async def get_outcome(outcome: OutcomeDep) -> OutcomeRead:
+    return OutcomeRead.model_validate(outcome)
+
+
+@router.patch("/outcomes/{outcome_id}", name="updateOutcome", responses=http.UPDATE)
+async def update_outcome(body: OutcomeUpdate, outcome: OutcomeDep, session: SessionDep) -> OutcomeRead:
+    return OutcomeRead.model_validate(await service.update_outcome(session, outcome, body))
+
+
+@router.delete("/outcomes/{outcome_id}", status_code=204, name="deleteOutcome", responses=http.DELETE)
+async def delete_outcome(outcome: OutcomeDep, session: SessionDep) -> None:
+    await service.delete_outcome(session, outcome)

@@ -1,0 +1,102 @@
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from app import http
+from app.cases.dependencies import CaseDep
+from app.db import SessionDep
+from app.filters import DateFrom, DateTo, choices
+from app.hearings import service
+from app.hearings.models import Hearing
+from app.hearings.schemas import HearingCreate, HearingKind, HearingRead, HearingUpdate
+from app.pagination import Page, PageDep, link_next
+from app.records import get_or_404
+
+router = APIRouter(tags=["hearings"])
+
+
+async def load_hearing(hearing_id: str, session: SessionDep) -> Hearing:
+    return await get_or_404(session, Hearing, hearing_id, "hearing")
+
+
+HearingDep = Annotated[Hearing, Depends(load_hearing)]
+
+
+@dataclass
+class HearingFilters:
+    kind: Annotated[str | None, Query(description="One or more kinds, comma-separated.", examples=["parole"])] = None
+    court_id: Annotated[str | None, Query(max_length=32)] = None
+    judge_id: Annotated[str | None, Query(max_length=32)] = None
+    public: Annotated[bool | None, Query(description="false: hearings closed to the press and observers.")] = None
+    date_from: DateFrom = None
+    date_to: DateTo = None
+
+
+FiltersDep = Annotated[HearingFilters, Depends()]
+
+
+async def _page(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    page: PageDep,
+    filters: HearingFilters,
+    case_id: str | None,
+) -> Page[HearingRead]:
+    items, next_cursor = await service.list_hearings(
+        session,
+        page,
+        case_id=case_id,
+        kind=choices(filters.kind, HearingKind, "kind"),
+        court_id=filters.court_id,
+        judge_id=filters.judge_id,
+        public=filters.public,
+        date_from=filters.date_from,
+        date_to=filters.date_to,
+    )
+    link_next(request, response, next_cursor)
+    return Page[HearingRead].model_validate({"items": items, "next": next_cursor}, from_attributes=True)
+
+
+@router.get("/cases/{case_id}/hearings", name="listCaseHearings", responses=http.READ)
+async def list_case_hearings(
+    case: CaseDep, request: Request, response: Response, session: SessionDep, page: PageDep, filters: FiltersDep
+) -> Page[HearingRead]:
+    return await _page(request, response, session, page, filters, case.id)
+
+
+@router.post("/cases/{case_id}/hearings", status_code=201, name="createHearing", responses=http.CREATE)
+async def create_hearing(
+    case: CaseDep, body: HearingCreate, request: Request, response: Response, session: SessionDep
+) -> HearingRead:
+    hearing = await service.create_hearing(session, case, body)
+    http.set_location(request, response, "getHearing", hearing_id=hearing.id)
+    return HearingRead.model_validate(hearing)
+
+
+@router.get("/hearings", name="listHearings", responses=http.LIST)
+async def list_hearings(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    page: PageDep,
+    filters: FiltersDep,
+    case_id: Annotated[str | None, Query(max_length=32)] = None,
+) -> Page[HearingRead]:
+    return await _page(request, response, session, page, filters, case_id)
+
+
+@router.get("/hearings/{hearing_id}", name="getHearing", responses=http.READ)
+async def get_hearing(hearing: HearingDep) -> HearingRead:
+    return HearingRead.model_validate(hearing)
+
+
+@router.patch("/hearings/{hearing_id}", name="updateHearing", responses=http.UPDATE)
+async def update_hearing(body: HearingUpdate, hearing: HearingDep, session: SessionDep) -> HearingRead:
+    return HearingRead.model_validate(await service.update_hearing(session, hearing, body))
+
+
+@router.delete("/hearings/{hearing_id}", status_code=204, name="deleteHearing", responses=http.DELETE)
+async def delete_hearing(hearing: HearingDep, session: SessionDep) -> None:
+    await service.delete_hearing(session, hearing)

@@ -1,0 +1,95 @@
+import datetime as dt
+from enum import StrEnum
+
+from pydantic import Field
+
+from app.dates import EDTFDate
+from app.schemas import CitedOut, IdList, Input, LongText, RecordId, ShortText
+
+
+class HearingKind(StrEnum):
+    arraignment = "arraignment"
+    pretrial = "pretrial"
+    trial = "trial"
+    verdict = "verdict"
+    sentencing = "sentencing"
+    appeal = "appeal"
+    parole = "parole"
+    other = "other"
+
+
+class OutcomeKind(StrEnum):
+    convicted = "convicted"
+    acquitted = "acquitted"
+    sentenced = "sentenced"
+    sentence_upheld = "sentence_upheld"
+    sentence_reduced = "sentence_reduced"
+    appeal_rejected = "appeal_rejected"
+    parole_granted = "parole_granted"
+    parole_denied = "parole_denied"
+    released = "released"
+    pardoned = "pardoned"
+    charges_dropped = "charges_dropped"
+    other = "other"
+
+
+class HearingFields(Input):
+    location: ShortText | None = Field(default=None, examples=["Penal colony outside Almaty"])
+    court_id: RecordId | None = Field(default=None, description="The court (an organization).")
+    judge_id: RecordId | None = Field(default=None, description="The presiding judge (a person).")
+    public: bool | None = Field(
+        default=None, description="false when journalists and observers were kept out; null when not known."
+    )
+    summary: LongText | None = None
+    source_ids: IdList = Field(default_factory=list)
+
+
+class HearingCreate(HearingFields):
+    kind: HearingKind
+    date: EDTFDate
+
+
+class HearingUpdate(HearingFields):
+    kind: HearingKind = None  # type: ignore[assignment]
+    date: EDTFDate = None  # type: ignore[assignment]
+
+
+class HearingRead(CitedOut):
+    case_id: str
+    kind: HearingKind
+    date: str
+    date_earliest: dt.date
+    date_latest: dt.date
+    location: str | None
+    court_id: str | None
+    judge_id: str | None
+    public: bool | None
+    summary: str | None
+
+
+class OutcomeFields(Input):
+    hearing_id: RecordId | None = Field(default=None, description="The hearing that decided it, if any.")
+    person_id: RecordId | None = Field(default=None, description="Whom the decision concerns.")
+    summary: LongText | None = None
+    source_ids: IdList = Field(default_factory=list)
+
+
+class OutcomeCreate(OutcomeFields):
+    kind: OutcomeKind
+    date: EDTFDate
+
+
+class OutcomeUpdate(OutcomeFields):
+    kind: OutcomeKind = None  # type: ignore[assignment]
+    date: EDTFDate = None  # type: ignore[assignment]
+
+
+class OutcomeRead(CitedOut):
+    case_id: str
+    kind: OutcomeKind
+    date: str
+    date_earliest: dt.date
+    date_latest: dt.date
+    hearing_id: str | None
+    person_id: str | None
+    summary: str | None

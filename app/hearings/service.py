@@ -1,0 +1,156 @@
+"""Rules for hearings and outcomes."""
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.cases.models import Case
+from app.errors import Invalid
+from app.filters import within_dates
+from app.hearings.models import Hearing, Outcome
+from app.hearings.schemas import (
+    HearingCreate,
+    HearingKind,
+    HearingUpdate,
+    OutcomeCreate,
+    OutcomeKind,
+    OutcomeUpdate,
+)
+from app.organizations.models import Organization
+from app.pagination import PageParams, SortKey, fetch_page
+from app.people.models import Person
+from app.records import apply_changes, refuse_if_referenced, require_ids
+from app.sources.service import cite, uncite
+
+
+async def _check_hearing_refs(session: AsyncSession, changes: dict[str, Any]) -> None:
+    if changes.get("court_id") is not None:
+        await require_ids(session, Organization, [changes["court_id"]], "court_id", "organization")
+    if changes.get("judge_id") is not None:
+        await require_ids(session, Person, [changes["judge_id"]], "judge_id", "person")
+
+
+async def create_hearing(session: AsyncSession, case: Case, data: HearingCreate) -> Hearing:
+    fields = data.model_dump(exclude={"source_ids"})
+    await _check_hearing_refs(session, fields)
+    hearing = Hearing(case_id=case.id)
+    apply_changes(hearing, fields, ("date",))
+    session.add(hearing)
+    await session.flush()
+    await cite(session, hearing, data.source_ids)
+    await session.refresh(hearing)
+    return hearing
+
+
+async def update_hearing(session: AsyncSession, hearing: Hearing, data: HearingUpdate) -> Hearing:
+    changes = data.model_dump(exclude_unset=True)
+    source_ids = changes.pop("source_ids", None)
+    await _check_hearing_refs(session, changes)
+    apply_changes(hearing, changes, ("date",))
+    await session.flush()
+    if source_ids is not None:
+        await cite(session, hearing, source_ids)
+    await session.refresh(hearing)
+    return hearing
+
+
+async def delete_hearing(session: AsyncSession, hearing: Hearing) -> None:
+    await refuse_if_referenced(session, "hearing", hearing.id, {"outcomes": Outcome.hearing_id})
+    await uncite(session, Hearing.record_type, [hearing.id])
+    await session.delete(hearing)
+    await session.flush()
+
+
+async def list_hearings(
+    session: AsyncSession,
+    page: PageParams,
+    case_id: str | None = None,
+    kind: list[HearingKind] | None = None,
+    court_id: str | None = None,
+    judge_id: str | None = None,
+    public: bool | None = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+) -> tuple[list[Hearing], str | None]:
+    stmt = select(Hearing)
+    if case_id is not None:
+        stmt = stmt.where(Hearing.case_id == case_id)
+    if kind:
+        stmt = stmt.where(Hearing.kind.in_(kind))
+    if court_id is not None:
+        stmt = stmt.where(Hearing.court_id == court_id)
+    if judge_id is not None:
+        stmt = stmt.where(Hearing.judge_id == judge_id)
+    if public is not None:
+        stmt = stmt.where(Hearing.public == public)
+    stmt = within_dates(stmt, Hearing.date_earliest, Hearing.date_latest, date_from, date_to)
+    return await fetch_page(session, stmt, [SortKey(Hearing.date_earliest), SortKey(Hearing.id)], page)
+
+
+async def _check_outcome_refs(session: AsyncSession, case_id: str, changes: dict[str, Any]) -> None:
+    if changes.get("person_id") is not None:
+        await require_ids(session, Person, [changes["person_id"]], "person_id", "person")
+    hearing_id = changes.get("hearing_id")
+    if hearing_id is not None:
+        hearing_case = await session.scalar(select(Hearing.case_id).where(Hearing.id == hearing_id))
+        if hearing_case is None:
+            raise Invalid.field("hearing_id", f"no hearing with id {hearing_id!r}")
+        if hearing_case != case_id:
+            raise Invalid.field("hearing_id", f"the hearing {hearing_id!r} belongs to another case")
+
+
+async def create_outcome(session: AsyncSession, case: Case, data: OutcomeCreate) -> Outcome:
+    fields = data.model_dump(exclude={"source_ids"})
+    await _check_outcome_refs(session, case.id, fields)
+    outcome = Outcome(case_id=case.id)
+    apply_changes(outcome, fields, ("date",))
+    session.add(outcome)
+    await session.flush()
+    await cite(session, outcome, data.source_ids)
+    await session.refresh(outcome)
+    return outcome
+
+
+async def update_outcome(session: AsyncSession, outcome: Outcome, data: OutcomeUpdate) -> Outcome:
+    changes = data.model_dump(exclude_unset=True)
+    source_ids = changes.pop("source_ids", None)
+    await _check_outcome_refs(session, outcome.case_id, changes)
+    apply_changes(outcome, changes, ("date",))
+    await session.flush()
+    if source_ids is not None:
+        await cite(session, outcome, source_ids)
+    await session.refresh(outcome)
+    return outcome
+
+
+async def delete_outcome(session: AsyncSession, outcome: Outcome) -> None:
+    await uncite(session, Outcome.record_type, [outcome.id])
+    await session.delete(outcome)
+    await session.flush()
+
+
+async def list_outcomes(
+    session: AsyncSession,
+    page: PageParams,
+    case_id: str | None = None,
+    kind: list[OutcomeKind] | None = None,
+    hearing_id: str | None = None,
+    person_id: str | None = None,
+    country: str | None = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+) -> tuple[list[Outcome], str | None]:
+    stmt = select(Outcome)
+    if case_id is not None:
+        stmt = stmt.where(Outcome.case_id == case_id)
+    if kind:
+        stmt = stmt.where(Outcome.kind.in_(kind))
+    if hearing_id is not None:
+        stmt = stmt.where(Outcome.hearing_id == hearing_id)
+    if person_id is not None:
+        stmt = stmt.where(Outcome.person_id == person_id)
+    if country is not None:
+        stmt = stmt.where(Outcome.case_id.in_(select(Case.id).where(Case.country == country.upper())))
+    stmt = within_dates(stmt, Outcome.date_earliest, Outcome.date_latest, date_from, date_to)
+    return await fetch_page(session, stmt, [SortKey(Outcome.date_earliest), SortKey(Outcome.id)], page)

@@ -1,0 +1,90 @@
+"""The application factory: settings in, a ready FastAPI app out."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.routing import APIRoute
+
+from app import __doc__ as summary
+from app.cases import charges_router, participants_router, sentences_router
+from app.cases.router import router as cases_router
+from app.config import Settings, get_settings
+from app.db import make_engine, make_sessionmaker
+from app.errors import install_error_handlers
+from app.events.router import router as events_router
+from app.filters import reject_unknown_query_params
+from app.hearings import outcomes_router
+from app.hearings.router import router as hearings_router
+from app.migrate import upgrade_engine
+from app.organizations.router import router as organizations_router
+from app.people.router import router as people_router
+from app.problems import add_problem_schema
+from app.sources.router import router as sources_router
+from app.timeline.router import router as timeline_router
+
+log = logging.getLogger("casetrack")
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """
+Document legal cases brought against people — political prisoners above all: who is involved and
+in which role, the charges, the sentences, every hearing and its outcome, what happened around the
+case, with a source behind every fact, and each case told as a chronological timeline.
+
+Dates of real-world facts are [EDTF](https://www.loc.gov/standards/datetime/) strings, as precise as
+the source allows (`2015-12-08?`, `2015-22` for summer 2015, `2011~`); each comes with computed
+`*_earliest` / `*_latest` calendar bounds used for sorting and filtering. Errors are
+`application/problem+json` (RFC 9457).
+"""
+
+
+def operation_id(route: APIRoute) -> str:
+    return route.name
+
+
+def api_router() -> APIRouter:
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(reject_unknown_query_params)])
+    for router in (
+        cases_router,
+        timeline_router,
+        participants_router.router,
+        charges_router.router,
+        sentences_router.router,
+        hearings_router,
+        outcomes_router.router,
+        events_router.router,
+        people_router,
+        organizations_router,
+        sources_router,
+    ):
+        api.include_router(router)
+    return api
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.migrate_on_start:
+            await upgrade_engine(app.state.engine)
+        yield
+        await app.state.engine.dispose()
+
+    app = FastAPI(
+        title="casetrack",
+        summary=(summary or "").strip(),
+        description=DESCRIPTION,
+        version="0.1.0",
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(settings)
+    app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    install_error_handlers(app)
+    app.include_router(api_router())
+    add_problem_schema(app)
+    return app

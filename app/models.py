@@ -1,0 +1,27 @@
+"""Every mapped model, imported once so metadata (and Alembic) sees the whole schema."""
+
+from app.cases.models import Case, Charge, Participant, Sentence, charge_people
+from app.db import Base
+from app.events.models import Event, event_organizations, event_people
+from app.hearings.models import Hearing, Outcome
+from app.organizations.models import Organization
+from app.people.models import Person
+from app.sources.models import Source, citations
+
+__all__ = [
+    "Base",
+    "Case",
+    "Charge",
+    "Event",
+    "Hearing",
+    "Organization",
+    "Outcome",
+    "Participant",
+    "Person",
+    "Sentence",
+    "Source",
+    "charge_people",
+    "citations",
+    "event_organizations",
+    "event_people",
+]

@@ -1,0 +1,70 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from app import http
+from app.db import SessionDep
+from app.filters import choices
+from app.organizations import service
+from app.organizations.models import Organization
+from app.organizations.schemas import (
+    OrganizationCreate,
+    OrganizationKind,
+    OrganizationRead,
+    OrganizationUpdate,
+)
+from app.pagination import Page, PageDep, link_next
+from app.records import get_or_404
+
+router = APIRouter(prefix="/organizations", tags=["organizations"])
+
+
+async def load_organization(organization_id: str, session: SessionDep) -> Organization:
+    return await get_or_404(session, Organization, organization_id, "organization")
+
+
+OrganizationDep = Annotated[Organization, Depends(load_organization)]
+
+
+@router.get("", name="listOrganizations", responses=http.LIST)
+async def list_organizations(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    page: PageDep,
+    kind: Annotated[
+        str | None, Query(description="One or more kinds, comma-separated.", examples=["prison,court"])
+    ] = None,
+    country: Annotated[str | None, Query(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")] = None,
+) -> Page[OrganizationRead]:
+    items, next_cursor = await service.list_organizations(
+        session, page, kind=choices(kind, OrganizationKind, "kind"), country=country
+    )
+    link_next(request, response, next_cursor)
+    return Page[OrganizationRead].model_validate({"items": items, "next": next_cursor}, from_attributes=True)
+
+
+@router.post("", status_code=201, name="createOrganization", responses=http.CREATE)
+async def create_organization(
+    body: OrganizationCreate, request: Request, response: Response, session: SessionDep
+) -> OrganizationRead:
+    organization = await service.create_organization(session, body)
+    http.set_location(request, response, "getOrganization", organization_id=organization.id)
+    return OrganizationRead.model_validate(organization)
+
+
+@router.get("/{organization_id}", name="getOrganization", responses=http.READ)
+async def get_organization(organization: OrganizationDep) -> OrganizationRead:
+    return OrganizationRead.model_validate(organization)
+
+
+@router.patch("/{organization_id}", name="updateOrganization", responses=http.UPDATE)
+async def update_organization(
+    body: OrganizationUpdate, organization: OrganizationDep, session: SessionDep
+) -> OrganizationRead:
+    return OrganizationRead.model_validate(await service.update_organization(session, organization, body))
+
+
+@router.delete("/{organization_id}", status_code=204, name="deleteOrganization", responses=http.DELETE)
+async def delete_organization(organization: OrganizationDep, session: SessionDep) -> None:
+    await service.delete_organization(session, organization)

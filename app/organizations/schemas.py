@@ -1,0 +1,40 @@
+from enum import StrEnum
+
+from pydantic import Field
+
+from app.schemas import CitedOut, CountryCode, IdList, Input, LongText, ShortText
+
+
+class OrganizationKind(StrEnum):
+    court = "court"
+    prison = "prison"
+    party = "party"
+    government = "government"
+    international_body = "international_body"
+    ngo = "ngo"
+    media = "media"
+    company = "company"
+    other = "other"
+
+
+class OrganizationFields(Input):
+    country: CountryCode | None = None
+    description: LongText | None = None
+    source_ids: IdList = Field(default_factory=list)
+
+
+class OrganizationCreate(OrganizationFields):
+    name: ShortText = Field(examples=["European Parliament"])
+    kind: OrganizationKind = OrganizationKind.other
+
+
+class OrganizationUpdate(OrganizationFields):
+    name: ShortText = None  # type: ignore[assignment]  # may change, never be null
+    kind: OrganizationKind = None  # type: ignore[assignment]
+
+
+class OrganizationRead(CitedOut):
+    name: str
+    kind: OrganizationKind
+    country: str | None
+    description: str | None

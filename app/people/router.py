@@ -1,0 +1,56 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from app import http
+from app.db import SessionDep
+from app.pagination import Page, PageDep, link_next
+from app.people import service
+from app.people.models import Person
+from app.people.schemas import PersonCreate, PersonDetail, PersonRead, PersonUpdate
+from app.records import get_or_404
+
+router = APIRouter(prefix="/people", tags=["people"])
+
+
+async def load_person(person_id: str, session: SessionDep) -> Person:
+    return await get_or_404(session, Person, person_id, "person")
+
+
+PersonDep = Annotated[Person, Depends(load_person)]
+
+
+@router.get("", name="listPeople", responses=http.LIST)
+async def list_people(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    page: PageDep,
+    country: Annotated[str | None, Query(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")] = None,
+) -> Page[PersonRead]:
+    items, next_cursor = await service.list_people(session, page, country=country)
+    link_next(request, response, next_cursor)
+    return Page[PersonRead].model_validate({"items": items, "next": next_cursor}, from_attributes=True)
+
+
+@router.post("", status_code=201, name="createPerson", responses=http.CREATE)
+async def create_person(body: PersonCreate, request: Request, response: Response, session: SessionDep) -> PersonRead:
+    person = await service.create_person(session, body)
+    http.set_location(request, response, "getPerson", person_id=person.id)
+    return PersonRead.model_validate(person)
+
+
+@router.get("/{person_id}", name="getPerson", responses=http.READ)
+async def get_person(person: PersonDep, session: SessionDep) -> PersonDetail:
+    detail = PersonRead.model_validate(person).model_dump()
+    return PersonDetail(**detail, participations=await service.participations(session, person.id))
+
+
+@router.patch("/{person_id}", name="updatePerson", responses=http.UPDATE)
+async def update_person(body: PersonUpdate, person: PersonDep, session: SessionDep) -> PersonRead:
+    return PersonRead.model_validate(await service.update_person(session, person, body))
+
+
+@router.delete("/{person_id}", status_code=204, name="deletePerson", responses=http.DELETE)
+async def delete_person(person: PersonDep, session: SessionDep) -> None:
+    await service.delete_person(session, person)

@@ -1,0 +1,50 @@
+import datetime as dt
+
+from pydantic import Field
+
+from app.dates import EDTFDate
+from app.schemas import CitedOut, CountryCode, IdList, Input, LongText, Output, ShortText
+
+
+class PersonFields(Input):
+    aliases: list[ShortText] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Other names and spellings, in any script.",
+        examples=[["Владимир Козлов", "Vladimir Kozlov"]],
+    )
+    birth_date: EDTFDate | None = None
+    country: CountryCode | None = None
+    description: LongText | None = None
+    source_ids: IdList = Field(default_factory=list)
+
+
+class PersonCreate(PersonFields):
+    name: ShortText = Field(examples=["Vladimir Kozlov"])
+
+
+class PersonUpdate(PersonFields):
+    name: ShortText = None  # type: ignore[assignment]  # may change, never be null
+
+
+class PersonRead(CitedOut):
+    name: str
+    aliases: list[str]
+    birth_date: str | None
+    birth_date_earliest: dt.date | None
+    birth_date_latest: dt.date | None
+    country: str | None
+    description: str | None
+
+
+class Participation(Output):
+    participant_id: str
+    case_id: str
+    case_title: str
+    role: str
+    since: str | None
+    until: str | None
+
+
+class PersonDetail(PersonRead):
+    participations: list[Participation] = Field(description="The cases this person appears in, and in which roles.")

@@ -1,0 +1,77 @@
+"""Small persistence helpers the domain services share: lookups, reference checks, link tables.
+
+They keep each service's queries visible while sparing every service the same ten lines.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Table, delete, exists, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import ColumnProperty, column_property
+
+from app.dates import set_edtf
+from app.errors import Conflict, Invalid, NotFound
+
+T = TypeVar("T")
+
+
+def aggregated_ids(column: ColumnElement[Any], *where: ColumnElement[bool]) -> ColumnProperty[str | None]:
+    """A read-only attribute holding the comma-joined ids of a link table, loaded with the row itself."""
+    return column_property(select(func.aggregate_strings(column, ",")).where(*where).scalar_subquery())
+
+
+def split_ids(joined: str | None) -> list[str]:
+    return sorted(joined.split(",")) if joined else []
+
+
+async def get_or_404(session: AsyncSession, model: type[T], record_id: str, label: str) -> T:
+    record = await session.get(model, record_id)
+    if record is None:
+        raise NotFound(f"No {label} with id {record_id!r}")
+    return record
+
+
+async def require_ids(session: AsyncSession, model: Any, ids: Iterable[str | None], field: str, label: str) -> None:
+    """A 422 naming the field when a body refers to records that do not exist."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return
+    found = set((await session.scalars(select(model.id).where(model.id.in_(wanted)))).all())
+    missing = sorted(wanted - found)
+    if missing:
+        raise Invalid.field(field, f"no {label} with id {', '.join(map(repr, missing))}")
+
+
+async def replace_links(
+    session: AsyncSession, table: Table, owner: Mapping[str, Any], target: str, ids: Sequence[str]
+) -> None:
+    """Make the link rows of one owner exactly ``ids`` (order and duplicates do not matter)."""
+    conditions = [table.c[name] == value for name, value in owner.items()]
+    await session.execute(delete(table).where(*conditions))
+    unique = sorted(set(ids))
+    if unique:
+        await session.execute(insert(table), [{**owner, target: i} for i in unique])
+
+
+async def refuse_if_referenced(
+    session: AsyncSession, label: str, record_id: str, references: Mapping[str, ColumnElement[Any]]
+) -> None:
+    """409 when other records still point at this one; one statement checks every place at once."""
+    checks = [exists().where(column == record_id).label(name) for name, column in references.items()]
+    row = (await session.execute(select(*checks))).one()
+    used_by = [name for name, used in zip(references, row, strict=True) if used]
+    if used_by:
+        raise Conflict(
+            f"The {label} {record_id!r} is still referenced by {', '.join(used_by)}; remove or change those first."
+        )
+
+
+def apply_changes(record: Any, changes: Mapping[str, Any], edtf_fields: Iterable[str] = ()) -> None:
+    """Copy validated fields onto a model, computing the calendar bounds of EDTF fields."""
+    dated = set(edtf_fields)
+    for name, value in changes.items():
+        if name in dated:
+            set_edtf(record, name, value)
+        else:
+            setattr(record, name, value)

@@ -1,0 +1,49 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from app import http
+from app.db import SessionDep
+from app.pagination import Page, PageDep, link_next
+from app.records import get_or_404
+from app.sources import service
+from app.sources.models import Source
+from app.sources.schemas import SourceCreate, SourceRead, SourceUpdate
+
+router = APIRouter(prefix="/sources", tags=["sources"])
+
+
+async def load_source(source_id: str, session: SessionDep) -> Source:
+    return await get_or_404(session, Source, source_id, "source")
+
+
+SourceDep = Annotated[Source, Depends(load_source)]
+
+
+@router.get("", name="listSources", responses=http.LIST)
+async def list_sources(request: Request, response: Response, session: SessionDep, page: PageDep) -> Page[SourceRead]:
+    items, next_cursor = await service.list_sources(session, page)
+    link_next(request, response, next_cursor)
+    return Page[SourceRead].model_validate({"items": items, "next": next_cursor}, from_attributes=True)
+
+
+@router.post("", status_code=201, name="createSource", responses=http.CREATE)
+async def create_source(body: SourceCreate, request: Request, response: Response, session: SessionDep) -> SourceRead:
+    source = await service.create_source(session, body)
+    http.set_location(request, response, "getSource", source_id=source.id)
+    return SourceRead.model_validate(source)
+
+
+@router.get("/{source_id}", name="getSource", responses=http.READ)
+async def get_source(source: SourceDep) -> SourceRead:
+    return SourceRead.model_validate(source)
+
+
+@router.patch("/{source_id}", name="updateSource", responses=http.UPDATE)
+async def update_source(body: SourceUpdate, source: SourceDep, session: SessionDep) -> SourceRead:
+    return SourceRead.model_validate(await service.update_source(session, source, body))
+
+
+@router.delete("/{source_id}", status_code=204, name="deleteSource", responses=http.DELETE)
+async def delete_source(source: SourceDep, session: SessionDep) -> None:
+    await service.delete_source(session, source)

@@ -1,0 +1,36 @@
+import datetime as dt
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class ItemType(StrEnum):
+    participant = "participant"
+    charge = "charge"
+    event = "event"
+    hearing = "hearing"
+    outcome = "outcome"
+    sentence = "sentence"
+
+
+class TimelineItem(BaseModel):
+    type: ItemType = Field(description="Which kind of record this item comes from.")
+    id: str = Field(description="The record's id; GET /api/v1/{type}s/{id} returns it whole.")
+    kind: str = Field(description="The record's kind (for a participant: the role).")
+    phase: str | None = Field(
+        default=None,
+        description="For a participant: `start` or `end` of the role; for a sentence: `start`.",
+    )
+    date: str = Field(description="EDTF date, as precise as the source allows.")
+    date_earliest: dt.date
+    date_latest: dt.date
+    title: str = Field(description="One line for a human reader.")
+    text: str | None = Field(default=None, description="Summary, description or quote, when there is one.")
+    person_ids: list[str]
+    organization_ids: list[str]
+    source_ids: list[str]
+
+
+class Timeline(BaseModel):
+    case_id: str
+    items: list[TimelineItem]
