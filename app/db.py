@@ -33,6 +33,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _same_as_created(context: Any) -> datetime:
+    return context.get_current_parameters()["created_at"]
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """A timestamp stored in UTC and always handed back timezone-aware (SQLite forgets the zone)."""
 
@@ -59,7 +63,7 @@ class Record:
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_same_as_created, onupdate=utcnow)
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, connection_record: Any) -> None:
@@ -70,6 +74,13 @@ def _configure_sqlite_connection(dbapi_connection: Any, connection_record: Any) 
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+    # Let SQLAlchemy, not the driver, decide when transactions begin, so SAVEPOINTs and
+    # transactional DDL behave as on PostgreSQL (the recipe from SQLAlchemy's SQLite notes).
+    dbapi_connection.isolation_level = None
+
+
+def _begin_sqlite_transaction(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 def make_engine(settings: Settings) -> AsyncEngine:
@@ -78,6 +89,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
     )
     if settings.is_sqlite:
         event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
+        event.listen(engine.sync_engine, "begin", _begin_sqlite_transaction)
     return engine
 
 

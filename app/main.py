@@ -54,7 +54,7 @@ def api_router() -> APIRouter:
         sentences_router.router,
         hearings_router,
         outcomes_router.router,
-        events_router.router,
+        events_router,
         people_router,
         organizations_router,
         sources_router,

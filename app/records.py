@@ -4,13 +4,15 @@ They keep each service's queries visible while sparing every service the same te
 """
 
 from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Table, delete, exists, func, insert, select
+from sqlalchemy import ColumnElement, Table, delete, exists, func, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ColumnProperty, column_property
 
 from app.dates import set_edtf
+from app.db import utcnow
 from app.errors import Conflict, Invalid, NotFound
 
 T = TypeVar("T")
@@ -67,11 +69,20 @@ async def refuse_if_referenced(
         )
 
 
-def apply_changes(record: Any, changes: Mapping[str, Any], edtf_fields: Iterable[str] = ()) -> None:
-    """Copy validated fields onto a model, computing the calendar bounds of EDTF fields."""
-    dated = set(edtf_fields)
+@cache
+def edtf_fields(model: type) -> frozenset[str]:
+    """The EDTF fields of a model: those stored beside ``<name>_earliest`` and ``<name>_latest`` bounds."""
+    columns = set(inspect(model).columns.keys())
+    return frozenset(name for name in columns if f"{name}_earliest" in columns and f"{name}_latest" in columns)
+
+
+def apply_changes(record: Any, changes: Mapping[str, Any]) -> None:
+    """Copy validated fields onto a model, computing the calendar bounds of its EDTF fields."""
+    dated = edtf_fields(type(record))
     for name, value in changes.items():
         if name in dated:
             set_edtf(record, name, value)
         else:
             setattr(record, name, value)
+    if inspect(record).persistent:
+        record.updated_at = utcnow()  # also when only links or citations change

@@ -33,7 +33,7 @@ from app.sources.service import cite, uncite
 
 async def create_case(session: AsyncSession, data: CaseCreate) -> Case:
     case = Case()
-    apply_changes(case, data.model_dump(exclude={"source_ids"}), ("opened_on",))
+    apply_changes(case, data.model_dump(exclude={"source_ids"}))
     session.add(case)
     await session.flush()
     await cite(session, case, data.source_ids)
@@ -44,7 +44,7 @@ async def create_case(session: AsyncSession, data: CaseCreate) -> Case:
 async def update_case(session: AsyncSession, case: Case, data: CaseUpdate) -> Case:
     changes = data.model_dump(exclude_unset=True)
     source_ids = changes.pop("source_ids", None)
-    apply_changes(case, changes, ("opened_on",))
+    apply_changes(case, changes)
     await session.flush()
     if source_ids is not None:
         await cite(session, case, source_ids)
@@ -86,13 +86,11 @@ async def list_cases(
 
 # Participants
 
-PARTICIPANT_DATES = ("since", "until")
-
 
 async def create_participant(session: AsyncSession, case: Case, data: ParticipantCreate) -> Participant:
     await require_ids(session, Person, [data.person_id], "person_id", "person")
     participant = Participant(case_id=case.id)
-    apply_changes(participant, data.model_dump(exclude={"source_ids"}), PARTICIPANT_DATES)
+    apply_changes(participant, data.model_dump(exclude={"source_ids"}))
     session.add(participant)
     await session.flush()
     await cite(session, participant, data.source_ids)
@@ -105,7 +103,7 @@ async def update_participant(session: AsyncSession, participant: Participant, da
     source_ids = changes.pop("source_ids", None)
     if "person_id" in changes:
         await require_ids(session, Person, [changes["person_id"]], "person_id", "person")
-    apply_changes(participant, changes, PARTICIPANT_DATES)
+    apply_changes(participant, changes)
     await session.flush()
     if source_ids is not None:
         await cite(session, participant, source_ids)
@@ -144,7 +142,7 @@ async def create_charge(session: AsyncSession, case: Case, data: ChargeCreate) -
     fields = data.model_dump(exclude={"source_ids", "named_person_ids"})
     await _check_charge_refs(session, {**fields, "named_person_ids": data.named_person_ids})
     charge = Charge(case_id=case.id)
-    apply_changes(charge, fields, ("date",))
+    apply_changes(charge, fields)
     session.add(charge)
     await session.flush()
     await replace_links(session, charge_people, {"charge_id": charge.id}, "person_id", data.named_person_ids)
@@ -158,7 +156,7 @@ async def update_charge(session: AsyncSession, charge: Charge, data: ChargeUpdat
     source_ids = changes.pop("source_ids", None)
     named = changes.pop("named_person_ids", None)
     await _check_charge_refs(session, {**changes, "named_person_ids": named})
-    apply_changes(charge, changes, ("date",))
+    apply_changes(charge, changes)
     await session.flush()
     if named is not None:
         await replace_links(session, charge_people, {"charge_id": charge.id}, "person_id", named)
@@ -208,7 +206,7 @@ async def create_sentence(session: AsyncSession, case: Case, data: SentenceCreat
         # Stored, not implied: the record keeps saying what was assumed if the setting changes later.
         fields["parole_fraction"] = settings.default_parole_fraction
     sentence = Sentence(case_id=case.id)
-    apply_changes(sentence, fields, ("start_date",))
+    apply_changes(sentence, fields)
     session.add(sentence)
     await session.flush()
     await cite(session, sentence, data.source_ids)
@@ -224,7 +222,7 @@ async def update_sentence(
     await _check_sentence_refs(session, changes)
     if "parole_fraction" in changes and changes["parole_fraction"] is None:
         changes["parole_fraction"] = settings.default_parole_fraction
-    apply_changes(sentence, changes, ("start_date",))
+    apply_changes(sentence, changes)
     await session.flush()
     if source_ids is not None:
         await cite(session, sentence, source_ids)

@@ -27,7 +27,7 @@ async def _link(session: AsyncSession, event: Event, person_ids: Any, organizati
 
 async def create_event(session: AsyncSession, case: Case, data: EventCreate) -> Event:
     event = Event(case_id=case.id)
-    apply_changes(event, data.model_dump(exclude={"source_ids", "person_ids", "organization_ids"}), ("date",))
+    apply_changes(event, data.model_dump(exclude={"source_ids", "person_ids", "organization_ids"}))
     session.add(event)
     await session.flush()
     await _link(session, event, data.person_ids, data.organization_ids)
@@ -41,7 +41,7 @@ async def update_event(session: AsyncSession, event: Event, data: EventUpdate) -
     source_ids = changes.pop("source_ids", None)
     person_ids = changes.pop("person_ids", None)
     organization_ids = changes.pop("organization_ids", None)
-    apply_changes(event, changes, ("date",))
+    apply_changes(event, changes)
     await session.flush()
     await _link(session, event, person_ids, organization_ids)
     if source_ids is not None:

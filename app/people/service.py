@@ -10,12 +10,10 @@ from app.people.schemas import Participation, PersonCreate, PersonUpdate
 from app.records import apply_changes, refuse_if_referenced
 from app.sources.service import cite, uncite
 
-DATE_FIELDS = ("birth_date",)
-
 
 async def create_person(session: AsyncSession, data: PersonCreate) -> Person:
     person = Person()
-    apply_changes(person, data.model_dump(exclude={"source_ids"}), DATE_FIELDS)
+    apply_changes(person, data.model_dump(exclude={"source_ids"}))
     session.add(person)
     await session.flush()
     await cite(session, person, data.source_ids)
@@ -26,7 +24,7 @@ async def create_person(session: AsyncSession, data: PersonCreate) -> Person:
 async def update_person(session: AsyncSession, person: Person, data: PersonUpdate) -> Person:
     changes = data.model_dump(exclude_unset=True)
     source_ids = changes.pop("source_ids", None)
-    apply_changes(person, changes, DATE_FIELDS)
+    apply_changes(person, changes)
     await session.flush()
     if source_ids is not None:
         await cite(session, person, source_ids)

@@ -10,8 +10,6 @@ from app.records import apply_changes, replace_links, require_ids
 from app.sources.models import Source, citations
 from app.sources.schemas import SourceCreate, SourceUpdate
 
-DATE_FIELDS = ("published_on",)
-
 
 async def cite(session: AsyncSession, record: Any, source_ids: Iterable[str]) -> None:
     """Make ``source_ids`` exactly the sources behind ``record`` (which must be flushed already)."""
@@ -31,14 +29,14 @@ async def uncite(session: AsyncSession, record_type: str, record_ids: Any) -> No
 
 async def create_source(session: AsyncSession, data: SourceCreate) -> Source:
     source = Source()
-    apply_changes(source, data.model_dump(), DATE_FIELDS)
+    apply_changes(source, data.model_dump())
     session.add(source)
     await session.flush()
     return source
 
 
 async def update_source(session: AsyncSession, source: Source, data: SourceUpdate) -> Source:
-    apply_changes(source, data.model_dump(exclude_unset=True), DATE_FIELDS)
+    apply_changes(source, data.model_dump(exclude_unset=True))
     await session.flush()
     return source
 

@@ -29,6 +29,7 @@ class TimelineItem(BaseModel):
     person_ids: list[str]
     organization_ids: list[str]
     source_ids: list[str]
+    recorded: dt.datetime = Field(exclude=True)  # tiebreak only: when the record was entered
 
 
 class Timeline(BaseModel):

@@ -3,7 +3,8 @@ merged in memory.
 
 Order: earliest possible day first; on the same earliest day the vaguer date (the later latest day)
 first, so "summer 2015" stands before the 1st of June 2015 inside it; then a fixed order of kinds
-(people join before they are charged, a hearing before its outcome) and the id.
+(people join before they are charged, a hearing before its outcome), then the order in which the
+records were entered, and the id.
 """
 
 from collections.abc import Callable, Iterable, Iterator
@@ -27,7 +28,7 @@ def _humanize(kind: str) -> str:
 
 
 def _sort_key(item: TimelineItem) -> tuple[Any, ...]:
-    return (item.date_earliest, -item.date_latest.toordinal(), RANK[item.type], item.id, item.phase or "")
+    return (item.date_earliest, -item.date_latest.toordinal(), RANK[item.type], item.recorded, item.id, item.phase or "")
 
 
 def _item(
@@ -55,6 +56,7 @@ def _item(
         person_ids=sorted({p for p in person_ids if p}),
         organization_ids=list(organization_ids),
         source_ids=record.source_ids,
+        recorded=record.created_at,
     )
 
 

@@ -1,0 +1,478 @@
+"""The model case, from the seed article "Kazakhstan: Jailed Opposition Leader Refused Parole".
+
+Every fact in the article is here, each citing the article (and the Facebook posts it quotes).
+What the article does not say is not invented: the year of "December 8" and of "since summer", and
+the start of the sentence, are inferred (half of a 7.5-year term served by the application, so the
+term began around 2012) and marked uncertain (``?``) or approximate (``~``) in EDTF; the notes say so.
+
+Ids are derived from fixed keys, so loading twice changes nothing.
+"""
+
+import uuid
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.cases.models import Case, Charge, Participant, Sentence, charge_people
+from app.cases.schemas import CaseCreate, ChargeCreate, ParticipantCreate, SentenceCreate
+from app.events.models import Event, event_organizations, event_people
+from app.events.schemas import EventCreate
+from app.hearings.models import Hearing, Outcome
+from app.hearings.schemas import HearingCreate, OutcomeCreate
+from app.organizations.models import Organization
+from app.organizations.schemas import OrganizationCreate
+from app.people.models import Person
+from app.people.schemas import PersonCreate
+from app.records import apply_changes, replace_links
+from app.sources.models import Source
+from app.sources.schemas import SourceCreate
+from app.sources.service import cite
+
+NAMESPACE = uuid.UUID("6b1f7d1e-3c55-4c1b-9a57-0000000c0a5e")
+INFERRED = "The article gives no year; inferred from the sentence (half of 7.5 years served by the application)."
+
+
+def demo_id(key: str) -> str:
+    return uuid.uuid5(NAMESPACE, key).hex
+
+
+CASE_ID = demo_id("case")
+ARTICLE, UMAROVA_POSTS, TURUSBEKOVA_POSTS = demo_id("article"), demo_id("umarova-posts"), demo_id("turusbekova-posts")
+KOZLOV, UMAROVA, TURUSBEKOVA = demo_id("kozlov"), demo_id("umarova"), demo_id("turusbekova")
+JUDGE, NAZARBAYEV = demo_id("judge"), demo_id("nazarbayev")
+PRISON, PARTY, KZ_GOVERNMENT = demo_id("prison"), demo_id("party"), demo_id("kz-government")
+EUROPARL, US_GOVERNMENT, UN_RAPPORTEUR, RIGHTS_GROUPS = (
+    demo_id("europarl"),
+    demo_id("us-government"),
+    demo_id("un-rapporteur"),
+    demo_id("rights-groups"),
+)
+PAROLE_HEARING = demo_id("parole-hearing")
+
+KOZLOV_SPEECH = (
+    "I have not committed any crimes. I headed a political party, and when the oil workers of Zhanaozen "
+    "came and asked for support in their economic and social dispute with employers, we decided to offer "
+    "them informational, legal and consultative support. [...] I did not call for unrest, did not take "
+    "part in any, and warned against any use of violence, but my imprisonment continues."
+)
+
+SOURCES: list[tuple[str, dict[str, Any]]] = [
+    (
+        "article",
+        {
+            "title": "Kazakhstan: Jailed Opposition Leader Refused Parole",
+            "published_on": "2015-12?",
+            "note": "The seed article shipped with casetrack. Its text names no publisher, address or year; "
+            "the date is inferred from the events it reports.",
+        },
+    ),
+    (
+        "umarova-posts",
+        {
+            "title": "Aiman Umarova's Facebook posts on the parole hearing (incl. Kozlov's speech)",
+            "publisher": "Facebook",
+            "published_on": "2015-12-08?",
+            "note": "Known through the article, which quotes them.",
+        },
+    ),
+    (
+        "turusbekova-posts",
+        {
+            "title": "Aliya Turusbekova's Facebook comment after the parole hearing",
+            "publisher": "Facebook",
+            "published_on": "2015-12?",
+            "note": "Known through the article, which quotes it.",
+        },
+    ),
+]
+
+PEOPLE: list[tuple[str, dict[str, Any]]] = [
+    (
+        "kozlov",
+        {
+            "name": "Vladimir Kozlov",
+            "aliases": ["Владимир Козлов"],
+            "country": "KZ",
+            "description": "Jailed opposition leader in Kazakhstan; headed a political party that offered support "
+            "to striking oil workers in Zhanaozen.",
+        },
+    ),
+    (
+        "umarova",
+        {
+            "name": "Aiman Umarova",
+            "aliases": ["Айман Умарова"],
+            "country": "KZ",
+            "description": "Kozlov's lawyer.",
+        },
+    ),
+    (
+        "turusbekova",
+        {
+            "name": "Aliya Turusbekova",
+            "aliases": ["Алия Турусбекова"],
+            "country": "KZ",
+            "description": "Kozlov's wife.",
+        },
+    ),
+    (
+        "judge",
+        {
+            "name": "Unnamed judge (Kozlov parole hearing)",
+            "country": "KZ",
+            "description": "Presided over the parole hearing; the article does not give the judge's name. "
+            "Kozlov's lawyer complained of the judge's \"negative attitude\" to Kozlov.",
+        },
+    ),
+    (
+        "nazarbayev",
+        {
+            "name": "Nursultan Nazarbayev",
+            "aliases": ["Нурсултан Назарбаев"],
+            "country": "KZ",
+            "description": "President of Kazakhstan, whom Kozlov was convicted of seeking to overthrow.",
+        },
+    ),
+]
+
+ORGANIZATIONS: list[tuple[str, dict[str, Any]]] = [
+    (
+        "prison",
+        {
+            "name": "Jail outside Almaty",
+            "kind": "prison",
+            "country": "KZ",
+            "description": "Where Kozlov is held and the parole hearing took place; the article does not name it.",
+        },
+    ),
+    (
+        "party",
+        {
+            "name": "Political party headed by Vladimir Kozlov",
+            "kind": "party",
+            "country": "KZ",
+            "description": "The article does not name the party.",
+        },
+    ),
+    (
+        "kz-government",
+        {
+            "name": "Government of Kazakhstan",
+            "kind": "government",
+            "country": "KZ",
+            "description": "Acknowledged mishandling the Zhanaozen oil-sector strike.",
+        },
+    ),
+    ("europarl", {"name": "European Parliament", "kind": "international_body"}),
+    ("us-government", {"name": "United States government (Washington)", "kind": "government", "country": "US"}),
+    ("un-rapporteur", {"name": "United Nations rapporteur", "kind": "international_body"}),
+    (
+        "rights-groups",
+        {
+            "name": "International human rights groups",
+            "kind": "ngo",
+            "description": "Not named individually in the article.",
+        },
+    ),
+]
+
+CASE: dict[str, Any] = {
+    "title": "Vladimir Kozlov: the Zhanaozen unrest case",
+    "country": "KZ",
+    "status": "imprisoned",
+    "summary": "Opposition leader Vladimir Kozlov was jailed for seven and a half years on charges of inciting "
+    "violence in the western oil town of Zhanaozen in 2011 and of seeking to use the unrest to overthrow "
+    "President Nursultan Nazarbayev. He says his only link to the violence was legitimate political support "
+    "for striking oil workers. His parole application was rejected on December 8 (2015, inferred).",
+}
+
+PARTICIPANTS: list[tuple[str, dict[str, Any]]] = [
+    ("p-kozlov", {"person_id": KOZLOV, "role": "defendant"}),
+    ("p-umarova", {"person_id": UMAROVA, "role": "lawyer"}),
+    ("p-turusbekova", {"person_id": TURUSBEKOVA, "role": "spouse"}),
+    (
+        "p-judge",
+        {
+            "person_id": JUDGE,
+            "role": "judge",
+            "since": "2015-12-08?",
+            "note": "Judge at the parole hearing.",
+        },
+    ),
+]
+
+CHARGES: list[tuple[str, dict[str, Any]]] = [
+    (
+        "c-inciting",
+        {
+            "person_id": KOZLOV,
+            "status": "convicted",
+            "description": "Inciting violence in the western oil town of Zhanaozen in 2011",
+        },
+    ),
+    (
+        "c-overthrow",
+        {
+            "person_id": KOZLOV,
+            "status": "convicted",
+            "named_person_ids": [NAZARBAYEV],
+            "description": "Seeking to use the unrest in Zhanaozen to overthrow President Nursultan Nazarbayev "
+            "in the capital, Astana",
+        },
+    ),
+]
+
+SENTENCES: list[tuple[str, dict[str, Any]]] = [
+    (
+        "s-prison",
+        {
+            "person_id": KOZLOV,
+            "kind": "imprisonment",
+            "term_months": 90,
+            "parole_fraction": 0.5,
+            "start_date": "2012~",
+            "facility_id": PRISON,
+            "note": "Seven and a half years; parole may be sought after half. The start is not in the article: "
+            "half the term had been served by the parole application of December 2015, so about 2012.",
+        },
+    ),
+]
+
+HEARINGS: list[tuple[str, dict[str, Any]]] = [
+    (
+        "parole-hearing",
+        {
+            "kind": "parole",
+            "date": "2015-12-08?",
+            "location": "Jail outside Almaty",
+            "judge_id": JUDGE,
+            "public": False,
+            "summary": "Hearing of Kozlov's parole application, held in the jail. Journalists and human rights "
+            "campaigners were not admitted. Kozlov denied committing any crimes. " + INFERRED,
+            "extra_sources": [UMAROVA_POSTS],
+        },
+    ),
+]
+
+OUTCOMES: list[tuple[str, dict[str, Any]]] = [
+    (
+        "o-convicted",
+        {
+            "kind": "convicted",
+            "date": "2012?",
+            "person_id": KOZLOV,
+            "summary": "Found guilty of inciting violence in Zhanaozen and of seeking to use the unrest to "
+            "overthrow the President. The article gives no date; about 2012, from the sentence.",
+        },
+    ),
+    (
+        "o-sentenced",
+        {
+            "kind": "sentenced",
+            "date": "2012?",
+            "person_id": KOZLOV,
+            "summary": "Sentenced to seven and a half years in jail. Date inferred, as above.",
+        },
+    ),
+    (
+        "o-parole-denied",
+        {
+            "kind": "parole_denied",
+            "date": "2015-12-08?",
+            "hearing_id": PAROLE_HEARING,
+            "person_id": KOZLOV,
+            "summary": "The judge rejected Kozlov's application for early release; he remains behind bars. " + INFERRED,
+            "extra_sources": [UMAROVA_POSTS],
+        },
+    ),
+]
+
+EVENTS: list[tuple[str, dict[str, Any]]] = [
+    (
+        "e-support",
+        {
+            "kind": "other",
+            "date": "2011",
+            "title": "Kozlov's party offers support to striking oil workers",
+            "description": "When the oil workers of Zhanaozen asked for support in their dispute with employers, the "
+            "party Kozlov headed offered them informational, legal and consultative support.",
+            "person_ids": [KOZLOV],
+            "organization_ids": [PARTY],
+        },
+    ),
+    (
+        "e-zhanaozen",
+        {
+            "kind": "incident",
+            "date": "2011",
+            "title": "Oil-sector strike in Zhanaozen turns violent: 15 civilians killed",
+            "description": "The strike spiraled into violence; 15 civilians died in clashes with armed security "
+            "forces. The government acknowledged mishandling the strike. Kozlov was not in Zhanaozen when the "
+            "dispute turned violent.",
+            "organization_ids": [KZ_GOVERNMENT],
+        },
+    ),
+    (
+        "e-regime",
+        {
+            "kind": "detention_change",
+            "date": "2015-22",
+            "title": "Placed on a stricter detention regime",
+            "description": "For alleged violations of prison rules. Summer; the year is inferred (the article, "
+            'from December, says "since summer").',
+            "person_ids": [KOZLOV],
+            "organization_ids": [PRISON],
+        },
+    ),
+    (
+        "e-visits",
+        {
+            "kind": "visit",
+            "date": "2015-22/2015-12",
+            "title": "Wife unable to visit since the summer",
+            "description": "Aliya Turusbekova has not been able to visit her husband since he was placed on the "
+            "stricter regime.",
+            "person_ids": [TURUSBEKOVA, KOZLOV],
+            "organization_ids": [PRISON],
+        },
+    ),
+    (
+        "e-filing",
+        {
+            "kind": "filing",
+            "date": "2015?",
+            "title": "Kozlov applies for parole",
+            "description": "He exercised his legal right to seek parole after serving half of his term.",
+            "person_ids": [KOZLOV],
+        },
+    ),
+    (
+        "e-speech",
+        {
+            "kind": "statement",
+            "date": "2015-12-08?",
+            "title": "Kozlov denies any crime at his parole hearing",
+            "description": "Speech at the parole hearing, posted on Facebook by his lawyer.",
+            "quote": KOZLOV_SPEECH,
+            "person_ids": [KOZLOV, UMAROVA],
+            "extra_sources": [UMAROVA_POSTS],
+        },
+    ),
+    (
+        "e-lawyer",
+        {
+            "kind": "statement",
+            "date": "2015-12-08?",
+            "title": "Lawyer complains of the judge's attitude",
+            "description": "Aiman Umarova complained on Facebook of the judge's negative attitude to Kozlov.",
+            "quote": "negative attitude",
+            "person_ids": [UMAROVA, JUDGE],
+            "extra_sources": [UMAROVA_POSTS],
+        },
+    ),
+    (
+        "e-wife",
+        {
+            "kind": "statement",
+            "date": "2015-12?",
+            "title": 'Wife calls the hearing "a clown show and not a court"',
+            "description": "Aliya Turusbekova, on Facebook after the parole hearing.",
+            "quote": "very sad at all this absurdity [...] a clown show and not a court",
+            "person_ids": [TURUSBEKOVA],
+            "extra_sources": [TURUSBEKOVA_POSTS],
+        },
+    ),
+    (
+        "e-europarl",
+        {
+            "kind": "reaction",
+            "date": "2012/2015-12",
+            "title": "European Parliament resolutions on the case",
+            "description": "Dates not given in the article; between the conviction and the article.",
+            "organization_ids": [EUROPARL],
+        },
+    ),
+    (
+        "e-washington",
+        {
+            "kind": "reaction",
+            "date": "2012/2015-12",
+            "title": "Washington expresses concern",
+            "organization_ids": [US_GOVERNMENT],
+        },
+    ),
+    (
+        "e-un",
+        {
+            "kind": "reaction",
+            "date": "2012/2015-12",
+            "title": "A United Nations rapporteur expresses concern",
+            "organization_ids": [UN_RAPPORTEUR],
+        },
+    ),
+    (
+        "e-ngos",
+        {
+            "kind": "reaction",
+            "date": "2012/2015-12",
+            "title": "International human rights groups express concern",
+            "organization_ids": [RIGHTS_GROUPS],
+        },
+    ),
+]
+
+LINKS = {
+    "person_ids": (event_people, "event_id", "person_id"),
+    "organization_ids": (event_organizations, "event_id", "organization_id"),
+    "named_person_ids": (charge_people, "charge_id", "person_id"),
+}
+
+
+async def _ensure(
+    session: AsyncSession, model: type, schema: type[BaseModel], key: str, payload: dict[str, Any], **owner: str
+) -> bool:
+    """Create one record under its fixed id unless it exists; the payload passes the API's own schema."""
+    record_id = demo_id(key)
+    if await session.get(model, record_id) is not None:
+        return False
+    payload = dict(payload)
+    extra_sources = payload.pop("extra_sources", [])
+    cited = [] if model is Source else [ARTICLE, *extra_sources]
+    data = schema.model_validate(payload if model is Source else {**payload, "source_ids": cited})
+    fields = data.model_dump(exclude={"source_ids", *LINKS})
+    record = model(id=record_id, **owner)
+    apply_changes(record, fields)
+    session.add(record)
+    await session.flush()
+    for name, (table, owner_column, target) in LINKS.items():
+        if name in payload:
+            await replace_links(session, table, {owner_column: record_id}, target, payload[name])
+    if model is not Source:
+        await cite(session, record, cited)
+    return True
+
+
+async def load_demo(session: AsyncSession) -> int:
+    """Load the Kozlov case; returns how many records were created (0 when it was already there)."""
+    created = 0
+    for key, payload in SOURCES:
+        created += await _ensure(session, Source, SourceCreate, key, payload)
+    for key, payload in PEOPLE:
+        created += await _ensure(session, Person, PersonCreate, key, payload)
+    for key, payload in ORGANIZATIONS:
+        created += await _ensure(session, Organization, OrganizationCreate, key, payload)
+    created += await _ensure(session, Case, CaseCreate, "case", CASE)
+    nested: list[tuple[type, type[BaseModel], list[tuple[str, dict[str, Any]]]]] = [
+        (Participant, ParticipantCreate, PARTICIPANTS),
+        (Charge, ChargeCreate, CHARGES),
+        (Sentence, SentenceCreate, SENTENCES),
+        (Hearing, HearingCreate, HEARINGS),
+        (Outcome, OutcomeCreate, OUTCOMES),
+        (Event, EventCreate, EVENTS),
+    ]
+    for model, schema, rows in nested:
+        for key, payload in rows:
+            created += await _ensure(session, model, schema, key, payload, case_id=CASE_ID)
+    await session.flush()
+    return created

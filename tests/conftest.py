@@ -1,0 +1,133 @@
+"""Every API test runs against the real app over HTTP (httpx's ASGI transport) on a real database,
+once on SQLite and once on PostgreSQL. The schema is built by the Alembic migrations; each test runs
+inside a transaction that is rolled back, so tests never see each other's data.
+
+PostgreSQL: CASETRACK_TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test) names a
+server and a database to connect to; the suite creates its own throwaway database beside it.
+"""
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
+
+from app.config import Settings, async_database_url
+from app.main import create_app
+from app.migrate import upgrade_engine
+
+POSTGRES_URL = os.environ.get("CASETRACK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@dataclass
+class StatementCounter:
+    statements: list[str] = field(default_factory=list)
+    active: bool = False
+
+    @contextmanager
+    def count(self) -> Iterator[list[str]]:
+        self.statements.clear()
+        self.active = True
+        try:
+            yield self.statements
+        finally:
+            self.active = False
+
+
+@dataclass
+class Database:
+    name: str  # "sqlite" or "postgresql"
+    url: str
+    engine: AsyncEngine
+    counter: StatementCounter
+
+
+async def _create_postgres_database() -> tuple[str, str]:
+    server = make_url(POSTGRES_URL)
+    name = f"casetrack_test_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(async_database_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await admin.dispose()
+    return name, server.set(database=name).render_as_string(hide_password=False)
+
+
+async def _drop_postgres_database(name: str) -> None:
+    admin = create_async_engine(async_database_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+async def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Database]:
+    pg_name = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{Path(tmp_path_factory.mktemp('db')) / 'casetrack.db'}"
+    else:
+        pg_name, url = await _create_postgres_database()
+    settings = Settings(database_url=url)
+    from app.db import make_engine
+
+    engine = make_engine(settings)
+    await upgrade_engine(engine)
+    counter = StatementCounter()
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if counter.active:
+            counter.statements.append(statement)
+
+    try:
+        yield Database(request.param, url, engine, counter)
+    finally:
+        await engine.dispose()
+        if pg_name:
+            await _drop_postgres_database(pg_name)
+
+
+@pytest.fixture
+async def connection(database: Database) -> AsyncIterator[AsyncConnection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    async with database.engine.connect() as connection:
+        transaction = await connection.begin()
+        try:
+            yield connection
+        finally:
+            await transaction.rollback()
+
+
+@pytest.fixture
+def settings(database: Database) -> Settings:
+    return Settings(database_url=database.url, auto_migrate=False)
+
+
+@pytest.fixture
+async def client(settings: Settings, connection: AsyncConnection) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    # Each request's session commits into a savepoint of the test's transaction.
+    app.state.sessionmaker = async_sessionmaker(
+        bind=connection, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
+    )
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://casetrack.test") as http_client:
+        yield http_client
+    await app.state.engine.dispose()
+
+
+@pytest.fixture
+def statements(database: Database) -> StatementCounter:
+    """``with statements.count() as executed:`` collects every SQL statement the block runs."""
+    return database.counter
