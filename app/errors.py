@@ -1,5 +1,7 @@
 """The error vocabulary of the service, and its rendering as RFC 9457 problem documents."""
 
+import logging
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -8,6 +10,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.status import HTTP_500_INTERNAL_SERVER_ERROR
+
+log = logging.getLogger("casetrack.errors")
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "urn:casetrack:problem:"
@@ -105,14 +109,21 @@ async def handle_validation_error(request: Request, exc: Exception) -> JSONRespo
             "Malformed JSON",
             f"The request body is not valid JSON: {ctx.get('error', reason['message'])}",
         )
+    content_type = request.headers.get("content-type", "")
+    if any(e["loc"] == ["body"] for e in errors) and "json" not in content_type:
+        return problem(
+            request,
+            415,
+            "unsupported-media-type",
+            "Unsupported media type",
+            f"Send the body as JSON with 'Content-Type: application/json' (got {content_type or 'none'!r}).",
+        )
     summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
     return problem(request, 422, "validation-error", "Invalid input", summary, errors=errors)
 
 
 async def handle_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    from http import HTTPStatus
-
     title = HTTPStatus(exc.status_code).phrase
     detail = exc.detail if isinstance(exc.detail, str) else title
     if exc.status_code == 404 and detail == "Not Found":
@@ -136,6 +147,7 @@ async def handle_integrity_error(request: Request, exc: Exception) -> JSONRespon
 
 
 async def handle_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(
         request,
         HTTP_500_INTERNAL_SERVER_ERROR,

@@ -92,7 +92,11 @@ def _declared_query_params(route: APIRoute) -> frozenset[str]:
     return names
 
 
-async def reject_unknown_query_params(request: Request) -> None:
+async def check_request_params(request: Request) -> None:
+    """Refuse unknown query parameters, and NUL characters anywhere in the path or query."""
+    for name, value in [*request.query_params.multi_items(), *request.path_params.items()]:
+        if "\x00" in name or "\x00" in str(value):
+            raise BadQuery(f"{name!r}: must not contain the NUL character")
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return

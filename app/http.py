@@ -18,6 +18,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         400: "Malformed request: bad JSON, unknown or malformed query parameter.",
         404: "No such record.",
         409: "The change conflicts with other records (for example, the record is still referenced).",
+        415: "The body is not sent as JSON.",
         422: "The body is well-formed but invalid; `errors` names each field.",
     }
     return {
@@ -31,6 +32,6 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 READ = problem_responses(400, 404)
 LIST = problem_responses(400, 422)
-CREATE = problem_responses(400, 404, 422)
-UPDATE = problem_responses(400, 404, 422)
+CREATE = problem_responses(400, 404, 415, 422)
+UPDATE = problem_responses(400, 404, 415, 422)
 DELETE = problem_responses(400, 404, 409)

@@ -14,7 +14,7 @@ from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.events.router import router as events_router
-from app.filters import reject_unknown_query_params
+from app.filters import check_request_params
 from app.hearings import outcomes_router
 from app.hearings.router import router as hearings_router
 from app.migrate import upgrade_engine
@@ -45,7 +45,7 @@ def operation_id(route: APIRoute) -> str:
 
 
 def api_router() -> APIRouter:
-    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(reject_unknown_query_params)])
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(check_request_params)])
     for router in (
         cases_router,
         timeline_router,

@@ -8,12 +8,22 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from app.db import ID_LENGTH
 
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-LongText = Annotated[str, StringConstraints(max_length=20_000)]
-Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2_000)]
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL cannot store NUL in text; refusing it everywhere keeps both databases alike.
+    if "\x00" in value:
+        raise ValueError("must not contain the NUL character")
+    return value
+
+
+NoNul = AfterValidator(_no_nul)
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), NoNul]
+LongText = Annotated[str, StringConstraints(max_length=20_000), NoNul]
+Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2_000), NoNul]
 RecordId = Annotated[
     str,
     StringConstraints(min_length=1, max_length=ID_LENGTH),
+    NoNul,
     Field(description="Opaque id of another record.", examples=["5f0c6a8c2d7e4a58b0b3a1c9e2f4d6a8"]),
 ]
 IdList = Annotated[list[RecordId], Field(max_length=200)]

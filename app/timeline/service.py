@@ -28,7 +28,14 @@ def _humanize(kind: str) -> str:
 
 
 def _sort_key(item: TimelineItem) -> tuple[Any, ...]:
-    return (item.date_earliest, -item.date_latest.toordinal(), RANK[item.type], item.recorded, item.id, item.phase or "")
+    return (
+        item.date_earliest,
+        -item.date_latest.toordinal(),
+        RANK[item.type],
+        item.recorded,
+        item.id,
+        item.phase or "",
+    )
 
 
 def _item(
