@@ -19,6 +19,7 @@ from sqlalchemy import Date, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 EDTF_MAX_LENGTH = 64
+EARLIEST_DAY = dt.date(1, 1, 1)  # where a missing date sorts: before every known one
 EDTF_EXAMPLES = ["2015-12-08", "2015-12-08?", "2015-22", "2011~", "2012-01-23/2019-07"]
 
 

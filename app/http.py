@@ -32,6 +32,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 READ = problem_responses(400, 404)
 LIST = problem_responses(400, 422)
+LIST_CASE = problem_responses(400, 404, 422)
 CREATE = problem_responses(400, 404, 415, 422)
 UPDATE = problem_responses(400, 404, 415, 422)
 DELETE = problem_responses(400, 404, 409)

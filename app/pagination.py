@@ -11,7 +11,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import Date, DateTime, Integer, Select, and_, or_
+from sqlalchemy import Select, and_, func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -26,6 +26,7 @@ T = TypeVar("T")
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next: str | None = Field(description="Cursor of the next page; null on the last page.")
+    count: int | None = Field(default=None, description="Total matching records; only with `count=true`.")
 
 
 @dataclass(frozen=True)
@@ -48,33 +49,57 @@ PageDep = Annotated[PageParams, Depends(page_params)]
 class SortKey:
     column: InstrumentedAttribute[Any]
     descending: bool = False
+    null_as: Any = None  # for a nullable column: the value NULL sorts as (keyset needs comparable values)
+
+    @property
+    def expression(self) -> Any:
+        return self.column if self.null_as is None else func.coalesce(self.column, self.null_as)
+
+    def order_by(self) -> Any:
+        return self.expression.desc() if self.descending else self.expression.asc()
+
+    def value_of(self, row: Any) -> Any:
+        value = getattr(row, self.column.key)
+        return self.null_as if value is None else value
 
 
-def _encode(values: Sequence[Any]) -> str:
+def _signature(keys: Sequence[SortKey]) -> str:
+    """Which order a cursor belongs to, so a cursor from another sort is refused, not misread."""
+    return ",".join(("-" if k.descending else "") + k.column.key for k in keys)
+
+
+def _encode(keys: Sequence[SortKey], values: Sequence[Any]) -> str:
     plain = [v.isoformat() if isinstance(v, dt.date | dt.datetime) else v for v in values]
-    return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode().rstrip("=")
+    payload = {"o": _signature(keys), "v": plain}
+    return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
 def _decode(cursor: str, keys: Sequence[SortKey]) -> list[Any]:
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(raw, list) or len(raw) != len(keys):
+        if not isinstance(raw, dict) or raw.get("o") != _signature(keys):
+            raise ValueError("another order")
+        values = raw.get("v")
+        if not isinstance(values, list) or len(values) != len(keys):
             raise ValueError("wrong shape")
-        return [_revive(value, key) for value, key in zip(raw, keys, strict=True)]
+        return [_revive(value, key) for value, key in zip(values, keys, strict=True)]
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
         raise BadQuery("cursor: not a cursor this list produced (it may belong to another sort)") from exc
 
 
 def _revive(value: Any, key: SortKey) -> Any:
-    column_type = key.column.type
+    """A cursor value back in the column's Python type (JSON only keeps strings and numbers)."""
     if value is None:
         raise ValueError("null sort key")
-    if isinstance(column_type, DateTime):
+    kind = key.column.type.python_type
+    if kind is dt.datetime:
         return dt.datetime.fromisoformat(value)
-    if isinstance(column_type, Date):
+    if kind is dt.date:
         return dt.date.fromisoformat(value)
-    if isinstance(column_type, Integer):
-        return int(value)
+    if kind in (int, float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("expected a number")
+        return kind(value)
     if not isinstance(value, str):
         raise ValueError("expected text")
     return value
@@ -84,8 +109,8 @@ def _after(keys: Sequence[SortKey], values: Sequence[Any]) -> Any:
     """Rows strictly after ``values`` in the order of ``keys``."""
     clauses = []
     for i, key in enumerate(keys):
-        equal_before = [keys[j].column == values[j] for j in range(i)]
-        beyond = key.column < values[i] if key.descending else key.column > values[i]
+        equal_before = [keys[j].expression == values[j] for j in range(i)]
+        beyond = key.expression < values[i] if key.descending else key.expression > values[i]
         clauses.append(and_(*equal_before, beyond))
     return or_(*clauses)
 
@@ -96,13 +121,13 @@ async def fetch_page(
     """One statement: the rows of one page and the cursor of the next (the last key must be unique)."""
     if params.cursor is not None:
         stmt = stmt.where(_after(keys, _decode(params.cursor, keys)))
-    order = [k.column.desc() if k.descending else k.column.asc() for k in keys]
+    order = [k.order_by() for k in keys]
     rows = list((await session.scalars(stmt.order_by(*order).limit(params.limit + 1))).all())
     if len(rows) <= params.limit:
         return rows, None
     rows = rows[: params.limit]
     last = rows[-1]
-    return rows, _encode([getattr(last, k.column.key) for k in keys])
+    return rows, _encode(keys, [k.value_of(last) for k in keys])
 
 
 def link_next(request: Request, response: Response, next_cursor: str | None) -> None:

@@ -10,7 +10,8 @@ from app.cases.models import Charge
 from app.cases.schemas import ChargeCreate, ChargeRead, ChargeStatus, ChargeUpdate
 from app.db import SessionDep
 from app.filters import DateFrom, DateTo, choices
-from app.pagination import Page, PageDep, link_next
+from app.listing import ListDep, respond
+from app.pagination import Page
 from app.records import get_or_404
 
 router = APIRouter(tags=["charges"])
@@ -35,17 +36,10 @@ class ChargeFilters:
 FiltersDep = Annotated[ChargeFilters, Depends()]
 
 
-async def _page(
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    page: PageDep,
-    filters: ChargeFilters,
-    case_id: str | None,
-) -> Page[ChargeRead]:
-    items, next_cursor = await service.list_charges(
-        session,
-        page,
+async def _list(
+    request: Request, session: SessionDep, params: ListDep, filters: ChargeFilters, case_id: str | None
+) -> Response:
+    stmt = service.charges_query(
         case_id=case_id,
         person_id=filters.person_id,
         status=choices(filters.status, ChargeStatus, "status"),
@@ -53,15 +47,14 @@ async def _page(
         date_from=filters.date_from,
         date_to=filters.date_to,
     )
-    link_next(request, response, next_cursor)
-    return Page[ChargeRead].model_validate({"items": items, "next": next_cursor}, from_attributes=True)
+    return await respond(request, session, stmt, ChargeRead, service.CHARGE_SORTING, params)
 
 
-@router.get("/cases/{case_id}/charges", name="listCaseCharges", responses=http.READ)
+@router.get("/cases/{case_id}/charges", name="listCaseCharges", responses=http.LIST_CASE)
 async def list_case_charges(
-    case: CaseDep, request: Request, response: Response, session: SessionDep, page: PageDep, filters: FiltersDep
+    case: CaseDep, request: Request, session: SessionDep, params: ListDep, filters: FiltersDep
 ) -> Page[ChargeRead]:
-    return await _page(request, response, session, page, filters, case.id)
+    return await _list(request, session, params, filters, case.id)
 
 
 @router.post("/cases/{case_id}/charges", status_code=201, name="createCharge", responses=http.CREATE)
@@ -76,13 +69,12 @@ async def create_charge(
 @router.get("/charges", name="listCharges", responses=http.LIST)
 async def list_charges(
     request: Request,
-    response: Response,
     session: SessionDep,
-    page: PageDep,
+    params: ListDep,
     filters: FiltersDep,
     case_id: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Page[ChargeRead]:
-    return await _page(request, response, session, page, filters, case_id)
+    return await _list(request, session, params, filters, case_id)
 
 
 @router.get("/charges/{charge_id}", name="getCharge", responses=http.READ)

@@ -10,7 +10,8 @@ from app.cases.models import Participant
 from app.cases.schemas import ParticipantCreate, ParticipantRead, ParticipantRole, ParticipantUpdate
 from app.db import SessionDep
 from app.filters import choices
-from app.pagination import Page, PageDep, link_next
+from app.listing import ListDep, respond
+from app.pagination import Page
 from app.records import get_or_404
 
 router = APIRouter(tags=["participants"])
@@ -32,30 +33,20 @@ class ParticipantFilters:
 FiltersDep = Annotated[ParticipantFilters, Depends()]
 
 
-async def _page(
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    page: PageDep,
-    filters: ParticipantFilters,
-    case_id: str | None,
-) -> Page[ParticipantRead]:
-    items, next_cursor = await service.list_participants(
-        session,
-        page,
-        case_id=case_id,
-        person_id=filters.person_id,
-        role=choices(filters.role, ParticipantRole, "role"),
+async def _list(
+    request: Request, session: SessionDep, params: ListDep, filters: ParticipantFilters, case_id: str | None
+) -> Response:
+    stmt = service.participants_query(
+        case_id=case_id, person_id=filters.person_id, role=choices(filters.role, ParticipantRole, "role")
     )
-    link_next(request, response, next_cursor)
-    return Page[ParticipantRead].model_validate({"items": items, "next": next_cursor}, from_attributes=True)
+    return await respond(request, session, stmt, ParticipantRead, service.PARTICIPANT_SORTING, params)
 
 
-@router.get("/cases/{case_id}/participants", name="listCaseParticipants", responses=http.READ)
+@router.get("/cases/{case_id}/participants", name="listCaseParticipants", responses=http.LIST_CASE)
 async def list_case_participants(
-    case: CaseDep, request: Request, response: Response, session: SessionDep, page: PageDep, filters: FiltersDep
+    case: CaseDep, request: Request, session: SessionDep, params: ListDep, filters: FiltersDep
 ) -> Page[ParticipantRead]:
-    return await _page(request, response, session, page, filters, case.id)
+    return await _list(request, session, params, filters, case.id)
 
 
 @router.post("/cases/{case_id}/participants", status_code=201, name="createParticipant", responses=http.CREATE)
@@ -70,13 +61,12 @@ async def create_participant(
 @router.get("/participants", name="listParticipants", responses=http.LIST)
 async def list_participants(
     request: Request,
-    response: Response,
     session: SessionDep,
-    page: PageDep,
+    params: ListDep,
     filters: FiltersDep,
     case_id: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Page[ParticipantRead]:
-    return await _page(request, response, session, page, filters, case_id)
+    return await _list(request, session, params, filters, case_id)
 
 
 @router.get("/participants/{participant_id}", name="getParticipant", responses=http.READ)

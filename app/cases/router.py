@@ -8,7 +8,8 @@ from app.cases.dependencies import CaseDep
 from app.cases.schemas import CaseCreate, CaseRead, CaseStatus, CaseUpdate, ParticipantRole
 from app.db import SessionDep
 from app.filters import choices
-from app.pagination import Page, PageDep, link_next
+from app.listing import ListDep, respond
+from app.pagination import Page
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
@@ -16,26 +17,24 @@ router = APIRouter(prefix="/cases", tags=["cases"])
 @router.get("", name="listCases", responses=http.LIST)
 async def list_cases(
     request: Request,
-    response: Response,
     session: SessionDep,
-    page: PageDep,
+    params: ListDep,
     country: Annotated[str | None, Query(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")] = None,
     status: Annotated[str | None, Query(description="One or more statuses, comma-separated.")] = None,
     person_id: Annotated[str | None, Query(max_length=32, description="Cases this person takes part in.")] = None,
     role: Annotated[
         str | None, Query(description="With or without person_id: cases with a participant in these roles.")
     ] = None,
+    statute: Annotated[str | None, Query(max_length=300, description="Cases with a charge under this statute.")] = None,
 ) -> Page[CaseRead]:
-    items, next_cursor = await service.list_cases(
-        session,
-        page,
+    stmt = service.cases_query(
         country=country,
         status=choices(status, CaseStatus, "status"),
         person_id=person_id,
         role=choices(role, ParticipantRole, "role"),
+        statute=statute,
     )
-    link_next(request, response, next_cursor)
-    return Page[CaseRead].model_validate({"items": items, "next": next_cursor}, from_attributes=True)
+    return await respond(request, session, stmt, CaseRead, service.CASE_SORTING, params)
 
 
 @router.post("", status_code=201, name="createCase", responses=http.CREATE)

@@ -11,7 +11,8 @@ from app.cases.schemas import SentenceCreate, SentenceKind, SentenceRead, Senten
 from app.config import SettingsDep
 from app.db import SessionDep
 from app.filters import choices
-from app.pagination import Page, PageDep, link_next
+from app.listing import ListDep, respond
+from app.pagination import Page
 from app.records import get_or_404
 
 router = APIRouter(tags=["sentences"])
@@ -34,31 +35,23 @@ class SentenceFilters:
 FiltersDep = Annotated[SentenceFilters, Depends()]
 
 
-async def _page(
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    page: PageDep,
-    filters: SentenceFilters,
-    case_id: str | None,
-) -> Page[SentenceRead]:
-    items, next_cursor = await service.list_sentences(
-        session,
-        page,
+async def _list(
+    request: Request, session: SessionDep, params: ListDep, filters: SentenceFilters, case_id: str | None
+) -> Response:
+    stmt = service.sentences_query(
         case_id=case_id,
         person_id=filters.person_id,
         kind=choices(filters.kind, SentenceKind, "kind"),
         facility_id=filters.facility_id,
     )
-    link_next(request, response, next_cursor)
-    return Page[SentenceRead].model_validate({"items": items, "next": next_cursor}, from_attributes=True)
+    return await respond(request, session, stmt, SentenceRead, service.SENTENCE_SORTING, params)
 
 
-@router.get("/cases/{case_id}/sentences", name="listCaseSentences", responses=http.READ)
+@router.get("/cases/{case_id}/sentences", name="listCaseSentences", responses=http.LIST_CASE)
 async def list_case_sentences(
-    case: CaseDep, request: Request, response: Response, session: SessionDep, page: PageDep, filters: FiltersDep
+    case: CaseDep, request: Request, session: SessionDep, params: ListDep, filters: FiltersDep
 ) -> Page[SentenceRead]:
-    return await _page(request, response, session, page, filters, case.id)
+    return await _list(request, session, params, filters, case.id)
 
 
 @router.post("/cases/{case_id}/sentences", status_code=201, name="createSentence", responses=http.CREATE)
@@ -78,13 +71,12 @@ async def create_sentence(
 @router.get("/sentences", name="listSentences", responses=http.LIST)
 async def list_sentences(
     request: Request,
-    response: Response,
     session: SessionDep,
-    page: PageDep,
+    params: ListDep,
     filters: FiltersDep,
     case_id: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Page[SentenceRead]:
-    return await _page(request, response, session, page, filters, case_id)
+    return await _list(request, session, params, filters, case_id)
 
 
 @router.get("/sentences/{sentence_id}", name="getSentence", responses=http.READ)

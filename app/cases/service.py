@@ -1,6 +1,6 @@
 """Rules for cases and the records that live inside one: participants, charges, sentences."""
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases.models import Case, Charge, Participant, Sentence, charge_people
@@ -19,11 +19,12 @@ from app.cases.schemas import (
     SentenceUpdate,
 )
 from app.config import Settings
+from app.dates import EARLIEST_DAY
 from app.events.models import Event
 from app.filters import within_dates
 from app.hearings.models import Hearing, Outcome
+from app.listing import Sorting
 from app.organizations.models import Organization
-from app.pagination import PageParams, SortKey, fetch_page
 from app.people.models import Person
 from app.records import apply_changes, replace_links, require_ids
 from app.sources.service import cite, uncite
@@ -61,14 +62,28 @@ async def delete_case(session: AsyncSession, case: Case) -> None:
     await session.flush()
 
 
-async def list_cases(
-    session: AsyncSession,
-    page: PageParams,
+CASE_SORTING = Sorting(
+    {
+        "created_at": Case.created_at,
+        "updated_at": Case.updated_at,
+        "title": Case.title,
+        "country": Case.country,
+        "status": Case.status,
+        "opened_on": Case.opened_on_earliest,
+    },
+    default="created_at",
+    id_column=Case.id,
+    nulls={"country": "", "status": "", "opened_on": EARLIEST_DAY},
+)
+
+
+def cases_query(
     country: str | None = None,
     status: list[CaseStatus] | None = None,
     person_id: str | None = None,
     role: list[ParticipantRole] | None = None,
-) -> tuple[list[Case], str | None]:
+    statute: str | None = None,
+) -> Select[tuple[Case]]:
     stmt = select(Case)
     if country is not None:
         stmt = stmt.where(Case.country == country.upper())
@@ -81,7 +96,9 @@ async def list_cases(
         if role:
             involved = involved.where(Participant.role.in_(role))
         stmt = stmt.where(Case.id.in_(involved))
-    return await fetch_page(session, stmt, [SortKey(Case.created_at), SortKey(Case.id)], page)
+    if statute is not None:
+        stmt = stmt.where(Case.id.in_(select(Charge.case_id).where(Charge.statute == statute)))
+    return stmt
 
 
 # Participants
@@ -111,13 +128,25 @@ async def update_participant(session: AsyncSession, participant: Participant, da
     return participant
 
 
-async def list_participants(
-    session: AsyncSession,
-    page: PageParams,
+PARTICIPANT_SORTING = Sorting(
+    {
+        "created_at": Participant.created_at,
+        "updated_at": Participant.updated_at,
+        "role": Participant.role,
+        "since": Participant.since_earliest,
+        "until": Participant.until_earliest,
+    },
+    default="created_at",
+    id_column=Participant.id,
+    nulls={"since": EARLIEST_DAY, "until": EARLIEST_DAY},
+)
+
+
+def participants_query(
     case_id: str | None = None,
     person_id: str | None = None,
     role: list[ParticipantRole] | None = None,
-) -> tuple[list[Participant], str | None]:
+) -> Select[tuple[Participant]]:
     stmt = select(Participant)
     if case_id is not None:
         stmt = stmt.where(Participant.case_id == case_id)
@@ -125,7 +154,7 @@ async def list_participants(
         stmt = stmt.where(Participant.person_id == person_id)
     if role:
         stmt = stmt.where(Participant.role.in_(role))
-    return await fetch_page(session, stmt, [SortKey(Participant.created_at), SortKey(Participant.id)], page)
+    return stmt
 
 
 # Charges
@@ -166,16 +195,28 @@ async def update_charge(session: AsyncSession, charge: Charge, data: ChargeUpdat
     return charge
 
 
-async def list_charges(
-    session: AsyncSession,
-    page: PageParams,
+CHARGE_SORTING = Sorting(
+    {
+        "created_at": Charge.created_at,
+        "updated_at": Charge.updated_at,
+        "status": Charge.status,
+        "statute": Charge.statute,
+        "date": Charge.date_earliest,
+    },
+    default="created_at",
+    id_column=Charge.id,
+    nulls={"statute": "", "date": EARLIEST_DAY},
+)
+
+
+def charges_query(
     case_id: str | None = None,
     person_id: str | None = None,
     status: list[ChargeStatus] | None = None,
     statute: str | None = None,
     date_from: str | None = None,
     date_to: str | None = None,
-) -> tuple[list[Charge], str | None]:
+) -> Select[tuple[Charge]]:
     stmt = select(Charge)
     if case_id is not None:
         stmt = stmt.where(Charge.case_id == case_id)
@@ -185,8 +226,7 @@ async def list_charges(
         stmt = stmt.where(Charge.status.in_(status))
     if statute is not None:
         stmt = stmt.where(Charge.statute == statute)
-    stmt = within_dates(stmt, Charge.date_earliest, Charge.date_latest, date_from, date_to)
-    return await fetch_page(session, stmt, [SortKey(Charge.created_at), SortKey(Charge.id)], page)
+    return within_dates(stmt, Charge.date_earliest, Charge.date_latest, date_from, date_to)
 
 
 # Sentences
@@ -230,14 +270,26 @@ async def update_sentence(
     return sentence
 
 
-async def list_sentences(
-    session: AsyncSession,
-    page: PageParams,
+SENTENCE_SORTING = Sorting(
+    {
+        "created_at": Sentence.created_at,
+        "updated_at": Sentence.updated_at,
+        "kind": Sentence.kind,
+        "term_months": Sentence.term_months,
+        "start_date": Sentence.start_date_earliest,
+    },
+    default="created_at",
+    id_column=Sentence.id,
+    nulls={"term_months": -1, "start_date": EARLIEST_DAY},
+)
+
+
+def sentences_query(
     case_id: str | None = None,
     person_id: str | None = None,
     kind: list[SentenceKind] | None = None,
     facility_id: str | None = None,
-) -> tuple[list[Sentence], str | None]:
+) -> Select[tuple[Sentence]]:
     stmt = select(Sentence)
     if case_id is not None:
         stmt = stmt.where(Sentence.case_id == case_id)
@@ -247,7 +299,7 @@ async def list_sentences(
         stmt = stmt.where(Sentence.kind.in_(kind))
     if facility_id is not None:
         stmt = stmt.where(Sentence.facility_id == facility_id)
-    return await fetch_page(session, stmt, [SortKey(Sentence.created_at), SortKey(Sentence.id)], page)
+    return stmt
 
 
 async def delete_case_record(session: AsyncSession, record: Participant | Charge | Sentence) -> None:

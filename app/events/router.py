@@ -10,7 +10,8 @@ from app.events import service
 from app.events.models import Event
 from app.events.schemas import EventCreate, EventKind, EventRead, EventUpdate
 from app.filters import DateFrom, DateTo, choices
-from app.pagination import Page, PageDep, link_next
+from app.listing import ListDep, respond
+from app.pagination import Page
 from app.records import get_or_404
 
 router = APIRouter(tags=["events"])
@@ -37,17 +38,10 @@ class EventFilters:
 FiltersDep = Annotated[EventFilters, Depends()]
 
 
-async def _page(
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    page: PageDep,
-    filters: EventFilters,
-    case_id: str | None,
-) -> Page[EventRead]:
-    items, next_cursor = await service.list_events(
-        session,
-        page,
+async def _list(
+    request: Request, session: SessionDep, params: ListDep, filters: EventFilters, case_id: str | None
+) -> Response:
+    stmt = service.events_query(
         case_id=case_id,
         kind=choices(filters.kind, EventKind, "kind"),
         person_id=filters.person_id,
@@ -55,15 +49,14 @@ async def _page(
         date_from=filters.date_from,
         date_to=filters.date_to,
     )
-    link_next(request, response, next_cursor)
-    return Page[EventRead].model_validate({"items": items, "next": next_cursor}, from_attributes=True)
+    return await respond(request, session, stmt, EventRead, service.SORTING, params)
 
 
-@router.get("/cases/{case_id}/events", name="listCaseEvents", responses=http.READ)
+@router.get("/cases/{case_id}/events", name="listCaseEvents", responses=http.LIST_CASE)
 async def list_case_events(
-    case: CaseDep, request: Request, response: Response, session: SessionDep, page: PageDep, filters: FiltersDep
+    case: CaseDep, request: Request, session: SessionDep, params: ListDep, filters: FiltersDep
 ) -> Page[EventRead]:
-    return await _page(request, response, session, page, filters, case.id)
+    return await _list(request, session, params, filters, case.id)
 
 
 @router.post("/cases/{case_id}/events", status_code=201, name="createEvent", responses=http.CREATE)
@@ -78,13 +71,12 @@ async def create_event(
 @router.get("/events", name="listEvents", responses=http.LIST)
 async def list_events(
     request: Request,
-    response: Response,
     session: SessionDep,
-    page: PageDep,
+    params: ListDep,
     filters: FiltersDep,
     case_id: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Page[EventRead]:
-    return await _page(request, response, session, page, filters, case_id)
+    return await _list(request, session, params, filters, case_id)
 
 
 @router.get("/events/{event_id}", name="getEvent", responses=http.READ)

@@ -2,15 +2,15 @@
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases.models import Case
 from app.events.models import Event, event_organizations, event_people
 from app.events.schemas import EventCreate, EventKind, EventUpdate
 from app.filters import within_dates
+from app.listing import Sorting
 from app.organizations.models import Organization
-from app.pagination import PageParams, SortKey, fetch_page
 from app.people.models import Person
 from app.records import apply_changes, replace_links, require_ids
 from app.sources.service import cite, uncite
@@ -56,16 +56,27 @@ async def delete_event(session: AsyncSession, event: Event) -> None:
     await session.flush()
 
 
-async def list_events(
-    session: AsyncSession,
-    page: PageParams,
+SORTING = Sorting(
+    {
+        "date": Event.date_earliest,
+        "kind": Event.kind,
+        "title": Event.title,
+        "created_at": Event.created_at,
+        "updated_at": Event.updated_at,
+    },
+    default="date",
+    id_column=Event.id,
+)
+
+
+def events_query(
     case_id: str | None = None,
     kind: list[EventKind] | None = None,
     person_id: str | None = None,
     organization_id: str | None = None,
     date_from: str | None = None,
     date_to: str | None = None,
-) -> tuple[list[Event], str | None]:
+) -> Select[tuple[Event]]:
     stmt = select(Event)
     if case_id is not None:
         stmt = stmt.where(Event.case_id == case_id)
@@ -79,5 +90,4 @@ async def list_events(
                 select(event_organizations.c.event_id).where(event_organizations.c.organization_id == organization_id)
             )
         )
-    stmt = within_dates(stmt, Event.date_earliest, Event.date_latest, date_from, date_to)
-    return await fetch_page(session, stmt, [SortKey(Event.date_earliest), SortKey(Event.id)], page)
+    return within_dates(stmt, Event.date_earliest, Event.date_latest, date_from, date_to)

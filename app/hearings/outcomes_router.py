@@ -10,7 +10,8 @@ from app.filters import DateFrom, DateTo, choices
 from app.hearings import service
 from app.hearings.models import Outcome
 from app.hearings.schemas import OutcomeCreate, OutcomeKind, OutcomeRead, OutcomeUpdate
-from app.pagination import Page, PageDep, link_next
+from app.listing import ListDep, respond
+from app.pagination import Page
 from app.records import get_or_404
 
 router = APIRouter(tags=["outcomes"])
@@ -40,17 +41,10 @@ class OutcomeFilters:
 FiltersDep = Annotated[OutcomeFilters, Depends()]
 
 
-async def _page(
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    page: PageDep,
-    filters: OutcomeFilters,
-    case_id: str | None,
-) -> Page[OutcomeRead]:
-    items, next_cursor = await service.list_outcomes(
-        session,
-        page,
+async def _list(
+    request: Request, session: SessionDep, params: ListDep, filters: OutcomeFilters, case_id: str | None
+) -> Response:
+    stmt = service.outcomes_query(
         case_id=case_id,
         kind=choices(filters.kind, OutcomeKind, "kind"),
         hearing_id=filters.hearing_id,
@@ -59,15 +53,14 @@ async def _page(
         date_from=filters.date_from,
         date_to=filters.date_to,
     )
-    link_next(request, response, next_cursor)
-    return Page[OutcomeRead].model_validate({"items": items, "next": next_cursor}, from_attributes=True)
+    return await respond(request, session, stmt, OutcomeRead, service.OUTCOME_SORTING, params)
 
 
-@router.get("/cases/{case_id}/outcomes", name="listCaseOutcomes", responses=http.READ)
+@router.get("/cases/{case_id}/outcomes", name="listCaseOutcomes", responses=http.LIST_CASE)
 async def list_case_outcomes(
-    case: CaseDep, request: Request, response: Response, session: SessionDep, page: PageDep, filters: FiltersDep
+    case: CaseDep, request: Request, session: SessionDep, params: ListDep, filters: FiltersDep
 ) -> Page[OutcomeRead]:
-    return await _page(request, response, session, page, filters, case.id)
+    return await _list(request, session, params, filters, case.id)
 
 
 @router.post("/cases/{case_id}/outcomes", status_code=201, name="createOutcome", responses=http.CREATE)
@@ -82,13 +75,12 @@ async def create_outcome(
 @router.get("/outcomes", name="listOutcomes", responses=http.LIST)
 async def list_outcomes(
     request: Request,
-    response: Response,
     session: SessionDep,
-    page: PageDep,
+    params: ListDep,
     filters: FiltersDep,
     case_id: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Page[OutcomeRead]:
-    return await _page(request, response, session, page, filters, case_id)
+    return await _list(request, session, params, filters, case_id)
 
 
 @router.get("/outcomes/{outcome_id}", name="getOutcome", responses=http.READ)

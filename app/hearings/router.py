@@ -10,7 +10,8 @@ from app.filters import DateFrom, DateTo, choices
 from app.hearings import service
 from app.hearings.models import Hearing
 from app.hearings.schemas import HearingCreate, HearingKind, HearingRead, HearingUpdate
-from app.pagination import Page, PageDep, link_next
+from app.listing import ListDep, respond
+from app.pagination import Page
 from app.records import get_or_404
 
 router = APIRouter(tags=["hearings"])
@@ -36,17 +37,10 @@ class HearingFilters:
 FiltersDep = Annotated[HearingFilters, Depends()]
 
 
-async def _page(
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    page: PageDep,
-    filters: HearingFilters,
-    case_id: str | None,
-) -> Page[HearingRead]:
-    items, next_cursor = await service.list_hearings(
-        session,
-        page,
+async def _list(
+    request: Request, session: SessionDep, params: ListDep, filters: HearingFilters, case_id: str | None
+) -> Response:
+    stmt = service.hearings_query(
         case_id=case_id,
         kind=choices(filters.kind, HearingKind, "kind"),
         court_id=filters.court_id,
@@ -55,15 +49,14 @@ async def _page(
         date_from=filters.date_from,
         date_to=filters.date_to,
     )
-    link_next(request, response, next_cursor)
-    return Page[HearingRead].model_validate({"items": items, "next": next_cursor}, from_attributes=True)
+    return await respond(request, session, stmt, HearingRead, service.HEARING_SORTING, params)
 
 
-@router.get("/cases/{case_id}/hearings", name="listCaseHearings", responses=http.READ)
+@router.get("/cases/{case_id}/hearings", name="listCaseHearings", responses=http.LIST_CASE)
 async def list_case_hearings(
-    case: CaseDep, request: Request, response: Response, session: SessionDep, page: PageDep, filters: FiltersDep
+    case: CaseDep, request: Request, session: SessionDep, params: ListDep, filters: FiltersDep
 ) -> Page[HearingRead]:
-    return await _page(request, response, session, page, filters, case.id)
+    return await _list(request, session, params, filters, case.id)
 
 
 @router.post("/cases/{case_id}/hearings", status_code=201, name="createHearing", responses=http.CREATE)
@@ -78,13 +71,12 @@ async def create_hearing(
 @router.get("/hearings", name="listHearings", responses=http.LIST)
 async def list_hearings(
     request: Request,
-    response: Response,
     session: SessionDep,
-    page: PageDep,
+    params: ListDep,
     filters: FiltersDep,
     case_id: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Page[HearingRead]:
-    return await _page(request, response, session, page, filters, case_id)
+    return await _list(request, session, params, filters, case_id)
 
 
 @router.get("/hearings/{hearing_id}", name="getHearing", responses=http.READ)

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases.models import Case
@@ -17,8 +17,8 @@ from app.hearings.schemas import (
     OutcomeKind,
     OutcomeUpdate,
 )
+from app.listing import Sorting
 from app.organizations.models import Organization
-from app.pagination import PageParams, SortKey, fetch_page
 from app.people.models import Person
 from app.records import apply_changes, refuse_if_referenced, require_ids
 from app.sources.service import cite, uncite
@@ -62,9 +62,24 @@ async def delete_hearing(session: AsyncSession, hearing: Hearing) -> None:
     await session.flush()
 
 
-async def list_hearings(
-    session: AsyncSession,
-    page: PageParams,
+def _dated_sorting(model: type) -> Sorting:
+    return Sorting(
+        {
+            "date": model.date_earliest,
+            "kind": model.kind,
+            "created_at": model.created_at,
+            "updated_at": model.updated_at,
+        },
+        default="date",
+        id_column=model.id,
+    )
+
+
+HEARING_SORTING = _dated_sorting(Hearing)
+OUTCOME_SORTING = _dated_sorting(Outcome)
+
+
+def hearings_query(
     case_id: str | None = None,
     kind: list[HearingKind] | None = None,
     court_id: str | None = None,
@@ -72,7 +87,7 @@ async def list_hearings(
     public: bool | None = None,
     date_from: str | None = None,
     date_to: str | None = None,
-) -> tuple[list[Hearing], str | None]:
+) -> Select[tuple[Hearing]]:
     stmt = select(Hearing)
     if case_id is not None:
         stmt = stmt.where(Hearing.case_id == case_id)
@@ -84,8 +99,7 @@ async def list_hearings(
         stmt = stmt.where(Hearing.judge_id == judge_id)
     if public is not None:
         stmt = stmt.where(Hearing.public == public)
-    stmt = within_dates(stmt, Hearing.date_earliest, Hearing.date_latest, date_from, date_to)
-    return await fetch_page(session, stmt, [SortKey(Hearing.date_earliest), SortKey(Hearing.id)], page)
+    return within_dates(stmt, Hearing.date_earliest, Hearing.date_latest, date_from, date_to)
 
 
 async def _check_outcome_refs(session: AsyncSession, case_id: str, changes: dict[str, Any]) -> None:
@@ -130,9 +144,7 @@ async def delete_outcome(session: AsyncSession, outcome: Outcome) -> None:
     await session.flush()
 
 
-async def list_outcomes(
-    session: AsyncSession,
-    page: PageParams,
+def outcomes_query(
     case_id: str | None = None,
     kind: list[OutcomeKind] | None = None,
     hearing_id: str | None = None,
@@ -140,7 +152,7 @@ async def list_outcomes(
     country: str | None = None,
     date_from: str | None = None,
     date_to: str | None = None,
-) -> tuple[list[Outcome], str | None]:
+) -> Select[tuple[Outcome]]:
     stmt = select(Outcome)
     if case_id is not None:
         stmt = stmt.where(Outcome.case_id == case_id)
@@ -152,5 +164,4 @@ async def list_outcomes(
         stmt = stmt.where(Outcome.person_id == person_id)
     if country is not None:
         stmt = stmt.where(Outcome.case_id.in_(select(Case.id).where(Case.country == country.upper())))
-    stmt = within_dates(stmt, Outcome.date_earliest, Outcome.date_latest, date_from, date_to)
-    return await fetch_page(session, stmt, [SortKey(Outcome.date_earliest), SortKey(Outcome.id)], page)
+    return within_dates(stmt, Outcome.date_earliest, Outcome.date_latest, date_from, date_to)

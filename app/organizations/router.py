@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from app import http
 from app.db import SessionDep
 from app.filters import choices
+from app.listing import ListDep, respond
 from app.organizations import service
 from app.organizations.models import Organization
 from app.organizations.schemas import (
@@ -13,7 +14,7 @@ from app.organizations.schemas import (
     OrganizationRead,
     OrganizationUpdate,
 )
-from app.pagination import Page, PageDep, link_next
+from app.pagination import Page
 from app.records import get_or_404
 
 router = APIRouter(prefix="/organizations", tags=["organizations"])
@@ -29,19 +30,15 @@ OrganizationDep = Annotated[Organization, Depends(load_organization)]
 @router.get("", name="listOrganizations", responses=http.LIST)
 async def list_organizations(
     request: Request,
-    response: Response,
     session: SessionDep,
-    page: PageDep,
+    params: ListDep,
     kind: Annotated[
         str | None, Query(description="One or more kinds, comma-separated.", examples=["prison,court"])
     ] = None,
     country: Annotated[str | None, Query(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")] = None,
 ) -> Page[OrganizationRead]:
-    items, next_cursor = await service.list_organizations(
-        session, page, kind=choices(kind, OrganizationKind, "kind"), country=country
-    )
-    link_next(request, response, next_cursor)
-    return Page[OrganizationRead].model_validate({"items": items, "next": next_cursor}, from_attributes=True)
+    stmt = service.organizations_query(kind=choices(kind, OrganizationKind, "kind"), country=country)
+    return await respond(request, session, stmt, OrganizationRead, service.SORTING, params)
 
 
 @router.post("", status_code=201, name="createOrganization", responses=http.CREATE)

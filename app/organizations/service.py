@@ -1,12 +1,12 @@
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases.models import Sentence
 from app.events.models import event_organizations
 from app.hearings.models import Hearing
+from app.listing import Sorting
 from app.organizations.models import Organization
 from app.organizations.schemas import OrganizationCreate, OrganizationKind, OrganizationUpdate
-from app.pagination import PageParams, SortKey, fetch_page
 from app.records import apply_changes, refuse_if_referenced
 from app.sources.service import cite, uncite
 
@@ -50,15 +50,26 @@ async def delete_organization(session: AsyncSession, organization: Organization)
     await session.flush()
 
 
-async def list_organizations(
-    session: AsyncSession,
-    page: PageParams,
-    kind: list[OrganizationKind] | None = None,
-    country: str | None = None,
-) -> tuple[list[Organization], str | None]:
+SORTING = Sorting(
+    {
+        "name": Organization.name,
+        "kind": Organization.kind,
+        "country": Organization.country,
+        "created_at": Organization.created_at,
+        "updated_at": Organization.updated_at,
+    },
+    default="name",
+    id_column=Organization.id,
+    nulls={"country": ""},
+)
+
+
+def organizations_query(
+    kind: list[OrganizationKind] | None = None, country: str | None = None
+) -> Select[tuple[Organization]]:
     stmt = select(Organization)
     if kind:
         stmt = stmt.where(Organization.kind.in_(kind))
     if country is not None:
         stmt = stmt.where(Organization.country == country.upper())
-    return await fetch_page(session, stmt, [SortKey(Organization.name), SortKey(Organization.id)], page)
+    return stmt

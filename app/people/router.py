@@ -3,8 +3,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app import http
+from app.cases.schemas import ParticipantRole
 from app.db import SessionDep
-from app.pagination import Page, PageDep, link_next
+from app.filters import choices
+from app.listing import ListDep, respond
+from app.pagination import Page
 from app.people import service
 from app.people.models import Person
 from app.people.schemas import PersonCreate, PersonDetail, PersonRead, PersonUpdate
@@ -23,14 +26,17 @@ PersonDep = Annotated[Person, Depends(load_person)]
 @router.get("", name="listPeople", responses=http.LIST)
 async def list_people(
     request: Request,
-    response: Response,
     session: SessionDep,
-    page: PageDep,
+    params: ListDep,
     country: Annotated[str | None, Query(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")] = None,
+    role: Annotated[
+        str | None,
+        Query(description="People who take part in some case in one of these roles.", examples=["defendant"]),
+    ] = None,
+    case_id: Annotated[str | None, Query(max_length=32, description="People taking part in this case.")] = None,
 ) -> Page[PersonRead]:
-    items, next_cursor = await service.list_people(session, page, country=country)
-    link_next(request, response, next_cursor)
-    return Page[PersonRead].model_validate({"items": items, "next": next_cursor}, from_attributes=True)
+    stmt = service.people_query(country=country, role=choices(role, ParticipantRole, "role"), case_id=case_id)
+    return await respond(request, session, stmt, PersonRead, service.SORTING, params)
 
 
 @router.post("", status_code=201, name="createPerson", responses=http.CREATE)

@@ -1,10 +1,12 @@
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases.models import Case, Charge, Participant, Sentence, charge_people
+from app.cases.schemas import ParticipantRole
+from app.dates import EARLIEST_DAY
 from app.events.models import event_people
 from app.hearings.models import Hearing, Outcome
-from app.pagination import PageParams, SortKey, fetch_page
+from app.listing import Sorting
 from app.people.models import Person
 from app.people.schemas import Participation, PersonCreate, PersonUpdate
 from app.records import apply_changes, refuse_if_referenced
@@ -65,10 +67,31 @@ async def participations(session: AsyncSession, person_id: str) -> list[Particip
     ]
 
 
-async def list_people(
-    session: AsyncSession, page: PageParams, country: str | None = None
-) -> tuple[list[Person], str | None]:
+SORTING = Sorting(
+    {
+        "name": Person.name,
+        "country": Person.country,
+        "birth_date": Person.birth_date_earliest,
+        "created_at": Person.created_at,
+        "updated_at": Person.updated_at,
+    },
+    default="name",
+    id_column=Person.id,
+    nulls={"country": "", "birth_date": EARLIEST_DAY},
+)
+
+
+def people_query(
+    country: str | None = None, role: list[ParticipantRole] | None = None, case_id: str | None = None
+) -> Select[tuple[Person]]:
     stmt = select(Person)
     if country is not None:
         stmt = stmt.where(Person.country == country.upper())
-    return await fetch_page(session, stmt, [SortKey(Person.name), SortKey(Person.id)], page)
+    if role or case_id is not None:
+        involved = select(Participant.person_id)
+        if role:
+            involved = involved.where(Participant.role.in_(role))
+        if case_id is not None:
+            involved = involved.where(Participant.case_id == case_id)
+        stmt = stmt.where(Person.id.in_(involved))
+    return stmt

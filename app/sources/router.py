@@ -4,7 +4,8 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from app import http
 from app.db import SessionDep
-from app.pagination import Page, PageDep, link_next
+from app.listing import ListDep, respond
+from app.pagination import Page
 from app.records import get_or_404
 from app.sources import service
 from app.sources.models import Source
@@ -21,10 +22,8 @@ SourceDep = Annotated[Source, Depends(load_source)]
 
 
 @router.get("", name="listSources", responses=http.LIST)
-async def list_sources(request: Request, response: Response, session: SessionDep, page: PageDep) -> Page[SourceRead]:
-    items, next_cursor = await service.list_sources(session, page)
-    link_next(request, response, next_cursor)
-    return Page[SourceRead].model_validate({"items": items, "next": next_cursor}, from_attributes=True)
+async def list_sources(request: Request, session: SessionDep, params: ListDep) -> Page[SourceRead]:
+    return await respond(request, session, service.sources_query(), SourceRead, service.SORTING, params)
 
 
 @router.post("", status_code=201, name="createSource", responses=http.CREATE)

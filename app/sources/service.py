@@ -1,11 +1,12 @@
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import Select, delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.dates import EARLIEST_DAY
 from app.errors import Conflict
-from app.pagination import PageParams, SortKey, fetch_page
+from app.listing import Sorting
 from app.records import apply_changes, replace_links, require_ids
 from app.sources.models import Source, citations
 from app.sources.schemas import SourceCreate, SourceUpdate
@@ -49,6 +50,19 @@ async def delete_source(session: AsyncSession, source: Source) -> None:
     await session.flush()
 
 
-async def list_sources(session: AsyncSession, page: PageParams) -> tuple[list[Source], str | None]:
-    keys = [SortKey(Source.created_at), SortKey(Source.id)]
-    return await fetch_page(session, select(Source), keys, page)
+SORTING = Sorting(
+    {
+        "created_at": Source.created_at,
+        "updated_at": Source.updated_at,
+        "title": Source.title,
+        "publisher": Source.publisher,
+        "published_on": Source.published_on_earliest,
+    },
+    default="created_at",
+    id_column=Source.id,
+    nulls={"publisher": "", "published_on": EARLIEST_DAY},
+)
+
+
+def sources_query() -> Select[tuple[Source]]:
+    return select(Source)

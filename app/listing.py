@@ -1,0 +1,184 @@
+"""How every list endpoint answers: one page of JSON (keyset-paged, sortable, with optional total and
+field selection) or the whole filtered list as a streamed CSV file.
+
+Services build the filtered ``SELECT``; this module orders, pages, counts and renders it, so the
+rules are the same for every resource.
+"""
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, Query, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from app.errors import BadQuery
+from app.pagination import PageParams, SortKey, fetch_page, link_next, page_params
+
+CSV_BATCH = 1_000
+
+
+@dataclass(frozen=True)
+class ListParams:
+    page: PageParams
+    sort: str | None
+    count: bool
+    fields: str | None
+    format: Literal["json", "csv"] | None
+
+
+def list_params(
+    page: Annotated[PageParams, Depends(page_params)],
+    sort: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Comma-separated fields to sort by; `-` in front for descending. Ties are broken by id.",
+            examples=["-date,kind"],
+        ),
+    ] = None,
+    count: Annotated[bool, Query(description="Add the total number of matching records as `count`.")] = False,
+    fields: Annotated[
+        str | None,
+        Query(max_length=1000, description="Comma-separated fields to return for each item.", examples=["id,date"]),
+    ] = None,
+    format: Annotated[
+        Literal["json", "csv"] | None,
+        Query(description="`csv` streams every matching record as CSV (the same as `Accept: text/csv`)."),
+    ] = None,
+) -> ListParams:
+    return ListParams(page=page, sort=sort, count=count, fields=fields, format=format)
+
+
+ListDep = Annotated[ListParams, Depends(list_params)]
+
+
+@dataclass(frozen=True)
+class Sorting:
+    """The sort keys a list accepts (``name -> column``), and its default order."""
+
+    columns: Mapping[str, InstrumentedAttribute[Any]]
+    default: str
+    id_column: InstrumentedAttribute[Any]
+    nulls: Mapping[str, Any] | None = None  # stand-in values that give NULLs a place in the order
+
+    def keys(self, sort: str | None) -> list[SortKey]:
+        keys = []
+        for part in (p.strip() for p in (sort or self.default).split(",")):
+            name = part.lstrip("-")
+            if name not in self.columns:
+                allowed = ", ".join(sorted(self.columns))
+                raise BadQuery(f"sort: cannot sort by {name!r}; sortable fields: {allowed}")
+            null_as = (self.nulls or {}).get(name)
+            keys.append(SortKey(self.columns[name], descending=part.startswith("-"), null_as=null_as))
+        if not any(k.column is self.id_column for k in keys):
+            keys.append(SortKey(self.id_column))
+        return keys
+
+
+def wants_csv(request: Request, params: ListParams) -> bool:
+    if params.format is not None:
+        return params.format == "csv"
+    accept = request.headers.get("accept", "")
+    return "text/csv" in accept and "application/json" not in accept
+
+
+def _selected_fields(schema: type[BaseModel], fields: str | None) -> list[str]:
+    names = list(schema.model_fields)
+    if fields is None:
+        return names
+    picked = [f.strip() for f in fields.split(",") if f.strip()]
+    unknown = [f for f in picked if f not in schema.model_fields]
+    if unknown or not picked:
+        raise BadQuery(f"fields: unknown field(s) {', '.join(map(repr, unknown))}; available: {', '.join(names)}")
+    return picked
+
+
+async def respond(
+    request: Request,
+    session: AsyncSession,
+    stmt: Select[Any],
+    schema: type[BaseModel],
+    sorting: Sorting,
+    params: ListParams,
+) -> Response:
+    keys = sorting.keys(params.sort)
+    fields = _selected_fields(schema, params.fields)
+    if wants_csv(request, params):
+        return csv_response(request, stmt, keys, schema, fields)
+    rows, next_cursor = await fetch_page(session, stmt, keys, params.page)
+    include = None if params.fields is None else set(fields)
+    body: dict[str, Any] = {
+        "items": [schema.model_validate(row).model_dump(mode="json", include=include) for row in rows],
+        "next": next_cursor,
+    }
+    if params.count:
+        body["count"] = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    response = JSONResponse(body)
+    link_next(request, response, next_cursor)
+    return response
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    return value
+
+
+def csv_lines(header: Sequence[str], rows: Sequence[Mapping[str, Any]], with_header: bool) -> str:
+    """CSV text (RFC 4180, CRLF) for some rows; lists become JSON arrays so nothing is lost."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    if with_header:
+        writer.writerow(header)
+    writer.writerows([[_cell(row.get(name)) for name in header] for row in rows])
+    return buffer.getvalue()
+
+
+def csv_response(
+    request: Request, stmt: Select[Any], keys: Sequence[SortKey], schema: type[BaseModel], fields: list[str]
+) -> StreamingResponse:
+    """Every matching row, streamed in batches from a server-side cursor: memory stays flat however many."""
+    sessionmaker = request.app.state.sessionmaker
+    ordered = stmt.order_by(*[k.order_by() for k in keys]).execution_options(yield_per=CSV_BATCH)
+
+    async def body() -> AsyncIterator[str]:
+        # Its own session: the request's session is closed once the endpoint returns.
+        async with sessionmaker() as session:
+            result = await session.stream_scalars(ordered)
+            first = True
+            async for partition in result.partitions(CSV_BATCH):
+                rows = [schema.model_validate(row).model_dump(mode="json", include=set(fields)) for row in partition]
+                yield csv_lines(fields, rows, with_header=first)
+                first = False
+            if first:
+                yield csv_lines(fields, [], with_header=True)
+
+    name = request.url.path.rstrip("/").rsplit("/", 1)[-1] or "export"
+    return StreamingResponse(
+        body(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A page of items (JSON), or with `format=csv` / `Accept: text/csv` every matching item as CSV.",
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    }
+}

@@ -1,0 +1,451 @@
+"""GET /api/v1/cases/{id}/timeline: every dated record of a case, in order, through the HTTP API."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.helpers import API, assert_problem, make_case, make_organization, make_person, make_source, post
+
+
+@dataclass
+class Expected:
+    """One timeline item as the test expects it."""
+
+    type: str
+    id: str
+    kind: str
+    date: str
+    date_earliest: str
+    date_latest: str
+    person_ids: list[str]
+    source_ids: list[str]
+    title: str | None = None  # checked exactly when given
+    phase: str | None = None
+
+    def key(self) -> tuple[str, str, str | None]:
+        return (self.type, self.id, self.phase)
+
+
+@dataclass
+class Story:
+    case_id: str
+    items: dict[str, Expected] = field(default_factory=dict)  # by a short name
+    undated: dict[str, str] = field(default_factory=dict)  # records that must not appear
+
+    def keys(self, *names: str) -> list[tuple[str, str, str | None]]:
+        return [self.items[name].key() for name in names]
+
+
+# The whole story in expected ascending order (each name is an item of Story.items).
+ASCENDING = [
+    "incident",  # 2011
+    "charge",  # 2011-12
+    "reaction_eu",  # 2012/2015-12: same earliest day as "2012?", vaguer, so first
+    "reaction_un",  # the same dates and kind: in the order entered
+    "convicted",  # 2012?
+    "defendant_since",  # 2012-01-23: a participant before a sentence on the same day
+    "sentence",  # 2012-01-23
+    "lawyer_since",  # 2014-03
+    "filing",  # 2015: the year before its first day
+    "new_year",  # 2015-01-01
+    "regime",  # 2015-22: summer before its first day
+    "visit",  # 2015-06-01
+    "lawyer_until",  # 2015-12-08?: participant, then hearing, then outcome
+    "judge_since",  # 2015-12-08
+    "hearing",  # 2015-12-08?
+    "denied",  # 2015-12-08?
+]
+
+
+def _ids(*records: dict[str, Any]) -> list[str]:
+    return sorted(r["id"] for r in records)
+
+
+async def build_story(client: httpx.AsyncClient) -> Story:
+    article, posts = await make_source(client, title="The article"), await make_source(client, title="Posts")
+    kozlov = await make_person(client, "Vladimir Kozlov")
+    lawyer = await make_person(client, "Aiman Umarova")
+    wife = await make_person(client, "Aliya Turusbekova")
+    judge = await make_person(client, "Unnamed judge")
+    nazarbayev = await make_person(client, "Nursultan Nazarbayev")
+    prison = await make_organization(client)
+    europarl = await make_organization(client, "European Parliament", kind="international_body")
+    case = await make_case(client, source_ids=[article["id"]])
+    cid = case["id"]
+    story = Story(cid)
+    both = _ids(article, posts)
+    only_article = [article["id"]]
+
+    async def event(name: str, kind: str, date: str, title: str, people=(), sources=only_article, **extra) -> None:
+        body = {"kind": kind, "date": date, "title": title, "person_ids": [p["id"] for p in people]}
+        record = await post(client, f"/cases/{cid}/events", {**body, "source_ids": sources, **extra})
+        earliest, latest = record["date_earliest"], record["date_latest"]
+        story.items[name] = Expected(
+            "event", record["id"], kind, date, earliest, latest, _ids(*people), sorted(sources), title
+        )
+
+    # Entered out of order on purpose: the timeline sorts, it does not replay the input.
+    await event("visit", "visit", "2015-06-01", "Wife visits", [wife, kozlov], both)
+    await event("regime", "detention_change", "2015-22", "Stricter regime", [kozlov], organization_ids=[prison["id"]])
+    await event("reaction_eu", "reaction", "2012/2015-12", "European Parliament resolution", [], [],
+                organization_ids=[europarl["id"]])  # fmt: skip
+    await event("incident", "incident", "2011", "Zhanaozen: 15 civilians killed")
+    await event("new_year", "other", "2015-01-01", "New year in prison", [kozlov])
+    await event("filing", "filing", "2015", "Applies for parole", [kozlov])
+    await event("reaction_un", "reaction", "2012/2015-12", "UN rapporteur concerned", [], [])
+
+    hearing = await post(
+        client,
+        f"/cases/{cid}/hearings",
+        {"kind": "parole", "date": "2015-12-08?", "location": "Jail outside Almaty", "judge_id": judge["id"],
+         "public": False, "source_ids": both},
+    )  # fmt: skip
+    story.items["hearing"] = Expected(
+        "hearing", hearing["id"], "parole", "2015-12-08?", "2015-12-08", "2015-12-08", [judge["id"]], both,
+        "Parole hearing at Jail outside Almaty (closed to the public)",
+    )  # fmt: skip
+    denied = await post(
+        client,
+        f"/cases/{cid}/outcomes",
+        {"kind": "parole_denied", "date": "2015-12-08?", "hearing_id": hearing["id"], "person_id": kozlov["id"],
+         "source_ids": only_article},
+    )  # fmt: skip
+    story.items["denied"] = Expected(
+        "outcome", denied["id"], "parole_denied", "2015-12-08?", "2015-12-08", "2015-12-08", [kozlov["id"]],
+        only_article, "Parole denied",
+    )  # fmt: skip
+    convicted = await post(
+        client, f"/cases/{cid}/outcomes", {"kind": "convicted", "date": "2012?", "person_id": kozlov["id"]}
+    )
+    story.items["convicted"] = Expected(
+        "outcome", convicted["id"], "convicted", "2012?", "2012-01-01", "2012-12-31", [kozlov["id"]], [], "Convicted"
+    )
+
+    charge = await post(
+        client,
+        f"/cases/{cid}/charges",
+        {"person_id": kozlov["id"], "status": "convicted", "date": "2011-12", "description": "Overthrow",
+         "named_person_ids": [nazarbayev["id"]], "source_ids": only_article},
+    )  # fmt: skip
+    story.items["charge"] = Expected(
+        "charge", charge["id"], "convicted", "2011-12", "2011-12-01", "2011-12-31", _ids(kozlov, nazarbayev),
+        only_article, "Charged: Overthrow",
+    )  # fmt: skip
+    undated = await post(
+        client, f"/cases/{cid}/charges", {"person_id": kozlov["id"], "status": "convicted", "description": "Incitement"}
+    )
+    story.undated["charge"] = undated["id"]
+
+    sentence = await post(
+        client,
+        f"/cases/{cid}/sentences",
+        {"person_id": kozlov["id"], "term_months": 90, "start_date": "2012-01-23", "facility_id": prison["id"],
+         "source_ids": only_article},
+    )  # fmt: skip
+    story.items["sentence"] = Expected(
+        "sentence", sentence["id"], "imprisonment", "2012-01-23", "2012-01-23", "2012-01-23", [kozlov["id"]],
+        only_article, "Sentence begins: 90 months of imprisonment", "start",
+    )  # fmt: skip
+    undated_sentence = await post(client, f"/cases/{cid}/sentences", {"person_id": kozlov["id"], "kind": "fine"})
+    story.undated["sentence"] = undated_sentence["id"]
+
+    lawyer_role = await post(
+        client,
+        f"/cases/{cid}/participants",
+        {"person_id": lawyer["id"], "role": "lawyer", "since": "2014-03", "until": "2015-12-08?",
+         "source_ids": both},
+    )  # fmt: skip
+    story.items["lawyer_since"] = Expected(
+        "participant", lawyer_role["id"], "lawyer", "2014-03", "2014-03-01", "2014-03-31", [lawyer["id"]], both,
+        "Aiman Umarova: lawyer from here on", "start",
+    )  # fmt: skip
+    story.items["lawyer_until"] = Expected(
+        "participant", lawyer_role["id"], "lawyer", "2015-12-08?", "2015-12-08", "2015-12-08", [lawyer["id"]], both,
+        "Aiman Umarova: no longer lawyer", "end",
+    )  # fmt: skip
+    judge_role = await post(
+        client, f"/cases/{cid}/participants", {"person_id": judge["id"], "role": "judge", "since": "2015-12-08"}
+    )
+    story.items["judge_since"] = Expected(
+        "participant", judge_role["id"], "judge", "2015-12-08", "2015-12-08", "2015-12-08", [judge["id"]], [],
+        "Unnamed judge: judge from here on", "start",
+    )  # fmt: skip
+    defendant = await post(
+        client,
+        f"/cases/{cid}/participants",
+        {"person_id": kozlov["id"], "role": "defendant", "since": "2012-01-23", "source_ids": only_article},
+    )
+    story.items["defendant_since"] = Expected(
+        "participant", defendant["id"], "defendant", "2012-01-23", "2012-01-23", "2012-01-23", [kozlov["id"]],
+        only_article, "Vladimir Kozlov: defendant from here on", "start",
+    )  # fmt: skip
+    spouse = await post(client, f"/cases/{cid}/participants", {"person_id": wife["id"], "role": "spouse"})
+    story.undated["participant"] = spouse["id"]
+    assert sorted(story.items) == sorted(ASCENDING)
+    return story
+
+
+async def get_timeline(client: httpx.AsyncClient, case_id: str, **params: str) -> list[dict[str, Any]]:
+    response = await client.get(f"{API}/cases/{case_id}/timeline", params=params)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["case_id"] == case_id
+    return body["items"]
+
+
+def keys(items: list[dict[str, Any]]) -> list[tuple[str, str, str | None]]:
+    return [(i["type"], i["id"], i.get("phase")) for i in items]
+
+
+@pytest.fixture
+async def story(client: httpx.AsyncClient) -> Story:
+    return await build_story(client)
+
+
+async def test_every_dated_record_appears_in_order_with_its_fields(client: httpx.AsyncClient, story: Story) -> None:
+    items = await get_timeline(client, story.case_id)
+    assert keys(items) == story.keys(*ASCENDING)
+    for item, name in zip(items, ASCENDING, strict=True):
+        expected = story.items[name]
+        assert item["type"] == expected.type, name
+        assert item["id"] == expected.id, name
+        assert item["kind"] == expected.kind, name
+        assert item["date"] == expected.date, name
+        assert item["date_earliest"] == expected.date_earliest, name
+        assert item["date_latest"] == expected.date_latest, name
+        assert item["person_ids"] == expected.person_ids, name
+        assert item["source_ids"] == expected.source_ids, name
+        assert isinstance(item["title"], str) and item["title"], name
+        if expected.title is not None:
+            assert item["title"] == expected.title, name
+        if expected.phase is not None:
+            assert item["phase"] == expected.phase, name
+
+
+async def test_event_items_carry_quote_and_organizations(client: httpx.AsyncClient, story: Story) -> None:
+    items = {(i["type"], i["id"], i.get("phase")): i for i in await get_timeline(client, story.case_id)}
+    regime = items[story.items["regime"].key()]
+    assert len(regime["organization_ids"]) == 1
+    hearing = items[story.items["hearing"].key()]
+    assert "closed to the public" in hearing["title"]
+
+
+async def test_undated_records_are_absent(client: httpx.AsyncClient, story: Story) -> None:
+    items = await get_timeline(client, story.case_id)
+    present = {i["id"] for i in items}
+    assert not present & set(story.undated.values())
+    # The undated records do exist: the timeline left them out, the API did not lose them.
+    response = await client.get(f"{API}/charges/{story.undated['charge']}")
+    assert response.status_code == 200 and response.json()["date"] is None
+
+
+async def test_participant_since_and_until_both_appear(client: httpx.AsyncClient, story: Story) -> None:
+    lawyer_id = story.items["lawyer_since"].id
+    items = [i for i in await get_timeline(client, story.case_id) if i["id"] == lawyer_id]
+    assert [(i["phase"], i["date"]) for i in items] == [("start", "2014-03"), ("end", "2015-12-08?")]
+
+
+async def test_vaguer_date_first_on_the_same_earliest_day(client: httpx.AsyncClient, story: Story) -> None:
+    order = [i["id"] for i in await get_timeline(client, story.case_id)]
+    for vague, precise in (("regime", "visit"), ("filing", "new_year"), ("reaction_eu", "convicted")):
+        assert order.index(story.items[vague].id) < order.index(story.items[precise].id), (vague, precise)
+
+
+async def test_same_input_same_order_on_repeated_calls(client: httpx.AsyncClient, story: Story) -> None:
+    first = await get_timeline(client, story.case_id)
+    for _ in range(3):
+        assert await get_timeline(client, story.case_id) == first
+
+
+async def test_ties_follow_the_order_of_entry(client: httpx.AsyncClient) -> None:
+    case = await make_case(client)
+    ids = []
+    for n in range(6):
+        body = {"kind": "reaction", "date": "2015-12", "title": f"Reaction {n}"}
+        ids.append((await post(client, f"/cases/{case['id']}/events", body))["id"])
+    items = await get_timeline(client, case["id"])
+    assert [i["id"] for i in items] == ids
+    assert [i["id"] for i in await get_timeline(client, case["id"], order="desc")] == ids[::-1]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="app bug: a participant whose since and until fall on the same day is shown ending before it "
+    "starts (the timeline's tiebreak compares the phase names, and 'end' < 'start')",
+)
+async def test_a_role_held_for_one_day_starts_before_it_ends(client: httpx.AsyncClient) -> None:
+    case = await make_case(client)
+    judge = await make_person(client, "Unnamed judge")
+    body = {"person_id": judge["id"], "role": "judge", "since": "2015-12-08", "until": "2015-12-08"}
+    await post(client, f"/cases/{case['id']}/participants", body)
+    items = await get_timeline(client, case["id"])
+    assert [i["phase"] for i in items] == ["start", "end"]
+
+
+async def test_empty_case_has_an_empty_timeline(client: httpx.AsyncClient) -> None:
+    case = await make_case(client)
+    assert await get_timeline(client, case["id"]) == []
+
+
+async def test_timeline_shows_only_its_own_case(client: httpx.AsyncClient, story: Story) -> None:
+    other = await make_case(client, title="Another case")
+    await post(client, f"/cases/{other['id']}/events", {"kind": "arrest", "date": "2015-06-01", "title": "Arrest"})
+    items = await get_timeline(client, story.case_id)
+    assert keys(items) == story.keys(*ASCENDING)
+    assert [i["title"] for i in await get_timeline(client, other["id"])] == ["Arrest"]
+
+
+# Filters
+
+
+async def test_types_filter(client: httpx.AsyncClient, story: Story) -> None:
+    items = await get_timeline(client, story.case_id, types="hearing,outcome")
+    assert keys(items) == story.keys("convicted", "hearing", "denied")
+    participants = await get_timeline(client, story.case_id, types="participant")
+    assert keys(participants) == story.keys("defendant_since", "lawyer_since", "lawyer_until", "judge_since")
+
+
+async def test_every_type_can_be_asked_for(client: httpx.AsyncClient, story: Story) -> None:
+    everything = "participant,charge,event,hearing,outcome,sentence"
+    assert keys(await get_timeline(client, story.case_id, types=everything)) == story.keys(*ASCENDING)
+    assert keys(await get_timeline(client, story.case_id, types="sentence")) == story.keys("sentence")
+    assert keys(await get_timeline(client, story.case_id, types="charge")) == story.keys("charge")
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        # Summer 2015: everything whose range may touch June-July 2015.
+        (
+            {"from": "2015-06", "to": "2015-07"},
+            ["reaction_eu", "reaction_un", "filing", "regime", "visit"],
+        ),
+        # From the hearing on: the lawyer's end is in, the lawyer's start is not.
+        (
+            {"from": "2015-12-08"},
+            ["reaction_eu", "reaction_un", "filing", "lawyer_until", "judge_since", "hearing", "denied"],
+        ),
+        ({"to": "2011"}, ["incident", "charge"]),
+        ({"to": "2011-06-30"}, ["incident"]),
+        # A season as the window: vague dates that may fall in the summer stay in.
+        ({"from": "2015-22", "to": "2015-22"}, ["reaction_eu", "reaction_un", "filing", "regime", "visit"]),
+        ({"from": "2012-01-23", "to": "2012-01-23"}, ["reaction_eu", "reaction_un", "convicted", "defendant_since",
+                                                      "sentence"]),  # fmt: skip
+        ({"from": "2015-12-09"}, ["reaction_eu", "reaction_un", "filing"]),
+        ({"from": "2016"}, []),
+        ({"from": "2012-01-23/2014-03"}, ASCENDING[2:]),
+    ],
+)
+async def test_date_window_keeps_items_that_may_fall_in_it(
+    client: httpx.AsyncClient, story: Story, params: dict[str, str], expected: list[str]
+) -> None:
+    assert keys(await get_timeline(client, story.case_id, **params)) == story.keys(*expected)
+
+
+async def test_filters_combine(client: httpx.AsyncClient, story: Story) -> None:
+    items = await get_timeline(client, story.case_id, types="event,participant", **{"from": "2015-12"}, order="desc")
+    assert keys(items) == story.keys("reaction_eu", "reaction_un", "filing", "lawyer_until", "judge_since")[::-1]
+
+
+async def test_descending_is_the_exact_reverse(client: httpx.AsyncClient, story: Story) -> None:
+    ascending = await get_timeline(client, story.case_id)
+    assert await get_timeline(client, story.case_id, order="asc") == ascending
+    descending = await get_timeline(client, story.case_id, order="desc")
+    assert descending == ascending[::-1]
+
+
+# Bad requests
+
+
+@pytest.mark.parametrize(
+    ("params", "mentions"),
+    [
+        ({"types": "hearing,verdict"}, ["types", "verdict"]),
+        ({"types": "hearings"}, ["types", "hearings"]),
+        ({"types": ""}, ["types"]),
+        ({"from": "last summer"}, ["from", "last summer"]),
+        ({"from": "2015-13"}, ["from", "2015-13"]),
+        ({"from": "2012/.."}, ["from", "open-ended"]),
+        ({"to": "2019/2012"}, ["to", "ends before it starts"]),
+        ({"to": "0000"}, ["to", "1 to 9999"]),
+        ({"type": "hearing"}, ["unknown query parameter", "'type'"]),
+        ({"date_from": "2015"}, ["unknown query parameter", "'date_from'"]),
+    ],
+)
+async def test_bad_query_is_a_400_problem(
+    client: httpx.AsyncClient, story: Story, params: dict[str, str], mentions: list[str]
+) -> None:
+    response = await client.get(f"{API}/cases/{story.case_id}/timeline", params=params)
+    assert_problem(response, 400, *mentions)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="app bug: an `order` outside asc/desc answers 422, a status the operation does not document "
+    "(its OpenAPI lists 400 and 404; app/http.py says a malformed query parameter is a 400)",
+)
+async def test_bad_order_is_a_400_problem(client: httpx.AsyncClient, story: Story) -> None:
+    response = await client.get(f"{API}/cases/{story.case_id}/timeline", params={"order": "newest"})
+    assert_problem(response, 400, "order")
+
+
+async def test_missing_case_is_a_404_problem(client: httpx.AsyncClient) -> None:
+    missing = "0" * 32
+    response = await client.get(f"{API}/cases/{missing}/timeline")
+    assert_problem(response, 404, missing)
+
+
+# SQL statements
+
+
+async def _case_with_items(client: httpx.AsyncClient, wanted: int) -> tuple[str, int]:
+    """A case with ``wanted`` timeline items spread over every type; returns its id and the item count."""
+    case = await make_case(client)
+    cid = case["id"]
+    source = await make_source(client)
+    person = await make_person(client)
+    prison = await make_organization(client)
+    cited = {"source_ids": [source["id"]]}
+    makers = [
+        lambda n: post(client, f"/cases/{cid}/events", {"kind": "visit", "date": f"2015-{n % 12 + 1:02d}",
+                       "title": f"Visit {n}", "person_ids": [person["id"]], "organization_ids": [prison["id"]],
+                       **cited}),  # fmt: skip
+        lambda n: post(client, f"/cases/{cid}/hearings", {"kind": "trial", "date": f"2013-{n % 12 + 1:02d}-01",
+                       "judge_id": person["id"], **cited}),  # fmt: skip
+        lambda n: post(client, f"/cases/{cid}/outcomes", {"kind": "other", "date": f"201{n % 10}?",
+                       "person_id": person["id"], **cited}),  # fmt: skip
+        lambda n: post(client, f"/cases/{cid}/charges", {"description": f"Charge {n}", "date": f"2011-{n % 12 + 1:02d}",
+                       "person_id": person["id"], "named_person_ids": [person["id"]], **cited}),  # fmt: skip
+        lambda n: post(client, f"/cases/{cid}/sentences", {"person_id": person["id"], "start_date": "2012~",
+                       "facility_id": prison["id"], **cited}),  # fmt: skip
+        lambda n: post(client, f"/cases/{cid}/participants", {"person_id": person["id"], "role": "supporter",
+                       "since": f"201{n % 10}", "until": "2016-22", **cited}),  # fmt: skip
+    ]
+    count, n = 0, 0
+    while count < wanted:
+        maker = makers[n % len(makers)]
+        await maker(n)
+        count += 2 if maker is makers[-1] else 1
+        n += 1
+    return cid, count
+
+
+async def test_statement_count_does_not_grow_with_the_case(client: httpx.AsyncClient, statements: Any) -> None:
+    small, small_count = await _case_with_items(client, 3)
+    large, large_count = await _case_with_items(client, 60)
+    assert (small_count, large_count) == (3, 60)
+
+    with statements.count() as executed:
+        response = await client.get(f"{API}/cases/{small}/timeline")
+    assert response.status_code == 200 and len(response.json()["items"]) == 3
+    small_statements = list(executed)
+
+    with statements.count() as executed:
+        response = await client.get(f"{API}/cases/{large}/timeline")
+    assert response.status_code == 200 and len(response.json()["items"]) == 60
+    large_statements = list(executed)
+
+    assert len(large_statements) == len(small_statements), large_statements
+    assert len(large_statements) <= 8, large_statements
