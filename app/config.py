@@ -42,6 +42,11 @@ class Settings(BaseSettings):
         "(run `casetrack migrate` there).",
     )
     sql_echo: bool = False
+    cors_origins: str = Field(
+        default="",
+        description="Comma-separated origins allowed to call the API from a browser "
+        "(e.g. https://app.example.org), or * for any; empty: no cross-origin access.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -51,6 +56,10 @@ class Settings(BaseSettings):
         except ArgumentError as exc:
             raise ValueError(f"DATABASE_URL is not a database URL: {exc}") from exc
         return value
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     @property
     def async_database_url(self) -> str:

@@ -17,6 +17,7 @@ from app.events.router import router as events_router
 from app.filters import check_request_params
 from app.hearings import outcomes_router
 from app.hearings.router import router as hearings_router
+from app.middleware import install_middleware
 from app.migrate import upgrade_engine
 from app.organizations.router import router as organizations_router
 from app.people.router import router as people_router
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     install_error_handlers(app)
+    install_middleware(app, settings)
     app.include_router(api_router())
     add_problem_schema(app)
     return app

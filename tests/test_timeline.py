@@ -1,5 +1,6 @@
 """GET /api/v1/cases/{id}/timeline: every dated record of a case, in order, through the HTTP API."""
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -7,6 +8,9 @@ import httpx
 import pytest
 
 from tests.helpers import API, assert_problem, make_case, make_organization, make_person, make_source, post
+
+
+TRANSACTION_CONTROL = re.compile(r"\s*(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK|BEGIN|COMMIT)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -448,4 +452,9 @@ async def test_statement_count_does_not_grow_with_the_case(client: httpx.AsyncCl
     large_statements = list(executed)
 
     assert len(large_statements) == len(small_statements), large_statements
-    assert len(large_statements) <= 8, large_statements
+    # The request's own session runs in a SAVEPOINT of the test's transaction: those two statements are
+    # the harness's, not the timeline's (in service a request costs BEGIN/COMMIT instead).
+    queries = [s for s in large_statements if not TRANSACTION_CONTROL.match(s)]
+    assert len(large_statements) - len(queries) <= 2, large_statements
+    assert all(q.lstrip().upper().startswith("SELECT") for q in queries), queries
+    assert len(queries) <= 8, queries

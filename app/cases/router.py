@@ -1,10 +1,12 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from app import http
 from app.cases import service
 from app.cases.dependencies import CaseDep
+from app.cases.embedding import CaseWithRecords, Include, case_with_records
 from app.cases.schemas import CaseCreate, CaseRead, CaseStatus, CaseUpdate, ParticipantRole
 from app.db import SessionDep
 from app.filters import choices
@@ -44,9 +46,28 @@ async def create_case(body: CaseCreate, request: Request, response: Response, se
     return CaseRead.model_validate(case)
 
 
-@router.get("/{case_id}", name="getCase", responses=http.READ)
-async def get_case(case: CaseDep) -> CaseRead:
-    return CaseRead.model_validate(case)
+@router.get(
+    "/{case_id}",
+    name="getCase",
+    responses=http.READ,
+    response_model=CaseWithRecords,
+    response_model_exclude_unset=True,
+    description="The case. `include` embeds, in the same response, the records inside the case, the "
+    "people and organizations they name, the sources cited, and the timeline: one request for a whole case.",
+)
+async def get_case(
+    case: CaseDep,
+    session: SessionDep,
+    include: Annotated[
+        str | None,
+        Query(
+            description="Comma-separated: " + ", ".join(i.value for i in Include),
+            examples=["participants,charges,sentences,hearings,outcomes,events,sources"],
+        ),
+    ] = None,
+) -> JSONResponse:
+    picked = set(choices(include, Include, "include") or [])
+    return JSONResponse(await case_with_records(session, case, picked))
 
 
 @router.patch("/{case_id}", name="updateCase", responses=http.UPDATE)

@@ -1,0 +1,86 @@
+"""HTTP conventions applied to every response: ETags with conditional GETs, compression, CORS."""
+
+import hashlib
+
+from fastapi import FastAPI
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.config import Settings
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    # Weak comparison (RFC 9110 13.1.2): W/ prefixes do not matter for If-None-Match.
+    candidates = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in candidates or etag.removeprefix("W/") in candidates
+
+
+class ETagMiddleware:
+    """A weak ETag on every complete 200 answer to a GET, and 304 when ``If-None-Match`` already has it.
+
+    The tag hashes the uncompressed body, so a record or a list has the same tag as long as what
+    the client would receive is the same. Streamed bodies (CSV exports) pass through untouched.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        if_none_match = Headers(scope=scope).get("if-none-match")
+        start: Message | None = None
+        passthrough = False
+
+        async def send_with_etag(message: Message) -> None:
+            nonlocal start, passthrough
+            if passthrough:
+                await send(message)
+                return
+            if message["type"] == "http.response.start":
+                start = message
+                if message["status"] != 200:
+                    passthrough = True
+                    await send(message)
+                return
+            assert start is not None
+            if message.get("more_body", False):
+                passthrough = True
+                await send(start)
+                await send(message)
+                return
+            body = message.get("body", b"")
+            headers = MutableHeaders(raw=start["headers"])
+            etag = headers.get("etag") or f'W/"{hashlib.sha256(body).hexdigest()[:32]}"'
+            headers["etag"] = etag
+            headers.setdefault("cache-control", "no-cache")
+            if if_none_match and _matches(if_none_match, etag):
+                not_modified = MutableHeaders(headers={"etag": etag, "cache-control": headers["cache-control"]})
+                for name in ("vary", "link"):
+                    if name in headers:
+                        not_modified[name] = headers[name]
+                await send({"type": "http.response.start", "status": 304, "headers": not_modified.raw})
+                await send({"type": "http.response.body", "body": b""})
+                return
+            await send(start)
+            await send(message)
+
+        await self.app(scope, receive, send_with_etag)
+
+
+def install_middleware(app: FastAPI, settings: Settings) -> None:
+    # Added innermost first: the ETag sees the plain body; gzip compresses it; CORS wraps everything.
+    app.add_middleware(ETagMiddleware)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    if settings.cors_origin_list:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match", "X-Request-ID"],
+            expose_headers=["ETag", "Link", "Location", "Retry-After", "X-Request-ID"],
+            max_age=600,
+        )
