@@ -1,7 +1,13 @@
-"""The `casetrack` command: serve the API, migrate the database, load the demo case."""
+"""The `casetrack` command: serve the API, migrate the database, load the demo case, dump and load data."""
 
 import asyncio
+import itertools
+import os
 import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -82,6 +88,196 @@ def serve(
     if with_demo or settings.migrate_on_start:
         _run(lambda: _migrate_and_demo(settings, demo=with_demo))
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"casetrack: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _transfer(coroutine_factory, action: str) -> Any:  # noqa: ANN001
+    """Run a dump or a load; every failure becomes one sentence on stderr and an exit code, never a traceback.
+
+    Exit 1: the input or the data is wrong (a bad dump, a database that is not empty or not migrated).
+    Exit 2: the configuration is (the database cannot be reached or opened).
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    from app.transfer import TransferError, database_message
+
+    try:
+        return asyncio.run(coroutine_factory())
+    except TransferError as exc:
+        _fail(f"{action}: {exc}", 1)
+    except OSError as exc:
+        _fail(f"cannot reach the database: {exc}", 2)
+    except DBAPIError as exc:
+        if exc.statement is None:  # raised while connecting: wrong database name, user or password
+            _fail(f"cannot reach the database: {database_message(exc)}", 2)
+        _fail(f"{action}: the database refused: {database_message(exc)}", 1)
+    except KeyboardInterrupt:
+        _fail(f"{action}: interrupted; nothing was written to the database", 130)
+
+
+def _check_sqlite_path(settings: Settings, must_exist: bool) -> None:
+    """Catch a mistyped SQLite path here: opening it would create an empty file, or fail with a traceback."""
+    from sqlalchemy.engine import make_url
+
+    if not settings.is_sqlite:
+        return
+    database = make_url(settings.database_url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if must_exist and not path.is_file():
+        _fail(f"there is no SQLite database at {path} (check DATABASE_URL)", 2)
+    if not path.parent.is_dir():
+        _fail(f"there is no directory {path.parent} for the SQLite database (check DATABASE_URL)", 2)
+
+
+class _Output:
+    """The dump's destination; a failed write becomes a one-sentence error instead of a traceback."""
+
+    def __init__(self, stream: IO[str], name: str) -> None:
+        self.stream, self.name = stream, name
+
+    def write(self, text: str) -> int:
+        from app.transfer import TransferError
+
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise TransferError(f"cannot write {self.name}: {exc.strerror or exc}") from None
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+async def _dump(settings: Settings, out: _Output) -> dict[str, int]:
+    from app.db import make_engine
+    from app.transfer import dump
+
+    engine = make_engine(settings)
+    try:
+        counts = await dump(engine, out)  # type: ignore[arg-type]
+        out.flush()
+        return counts
+    finally:
+        await engine.dispose()
+
+
+DUMP_HELP = (
+    "Write the whole database as NDJSON (to standard output unless --output), for backups and moves.\n\n"
+    "One header line (format, schema revision), then one line per row, parent tables first and rows in id order, "
+    "then a closing line with every table's row count; the same data gives the same lines on SQLite and "
+    "PostgreSQL. The dump is one consistent snapshot; the database is only read, and must be migrated "
+    "(`casetrack migrate`). Read it back with `casetrack load FILE`.\n\n"
+    "Example: DATABASE_URL=sqlite:///casetrack.db casetrack dump > backup.ndjson"
+)
+
+LOAD_HELP = (
+    "Load a dump into an empty database, all of it in one transaction or nothing at all.\n\n"
+    "Migrates the database first (creating a new SQLite file if needed), then refuses a database that already "
+    "holds any record and a dump written at another schema revision. A malformed line, an unknown table or "
+    "column, or a row the database refuses stops the load, names the line and leaves the database as it was.\n\n"
+    "Example: DATABASE_URL=postgresql://casetrack@localhost/casetrack casetrack load backup.ndjson"
+)
+
+
+@cli.command("dump", help=DUMP_HELP)
+def dump_command(
+    output: Path | None = typer.Option(
+        None,
+        "--output",
+        "-o",
+        dir_okay=False,
+        help="Write the dump to this file instead of standard output. The file appears (or is replaced) "
+        "only once the dump is complete, readable by its owner only.",
+    ),
+) -> None:
+    settings = _settings()
+    _check_sqlite_path(settings, must_exist=True)
+    if output is None:
+        try:
+            counts = _transfer(lambda: _dump(settings, _Output(sys.stdout, "standard output")), "cannot dump")
+        except BrokenPipeError:
+            # The reader went away (`casetrack dump | head`); keep Python from complaining again at exit.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            _fail("cannot dump: standard output was closed before the dump was complete", 1)
+    else:
+        try:
+            partial = tempfile.NamedTemporaryFile(  # noqa: SIM115 (kept open across the dump, closed below)
+                "w",
+                encoding="utf-8",
+                newline="\n",
+                dir=output.parent,
+                prefix=f".{output.name}.",
+                suffix=".partial",
+                delete=False,
+            )
+        except OSError as exc:
+            _fail(f"cannot write {output}: {exc.strerror or exc}", 1)
+        try:
+            with partial:
+                counts = _transfer(lambda: _dump(settings, _Output(partial, str(output))), "cannot dump")
+            os.replace(partial.name, output)
+        except OSError as exc:
+            _fail(f"cannot write {output}: {exc.strerror or exc}", 1)
+        finally:
+            Path(partial.name).unlink(missing_ok=True)
+    typer.echo(f"casetrack: dumped {sum(counts.values())} rows from {len(counts)} tables.", err=True)
+
+
+def _lines(handle: IO[bytes], name: str) -> Iterator[str]:
+    """The file's lines, decoded one by one so that a line that is not UTF-8 is reported by its number."""
+    from app.transfer import TransferError
+
+    try:
+        for raw in handle:
+            yield raw.decode("utf-8")
+    except OSError as exc:
+        raise TransferError(f"cannot read {name}: {exc.strerror or exc}") from None
+
+
+async def _load(settings: Settings, lines: Iterator[str]) -> dict[str, int]:
+    from app.db import make_engine
+    from app.migrate import upgrade_engine
+    from app.transfer import TransferError, load, read_header
+
+    try:
+        first = next(lines, None)
+    except UnicodeDecodeError:
+        raise TransferError("line 1 is not UTF-8 text") from None
+    if first is None:
+        raise TransferError("the dump is empty (no header line)")
+    read_header(first)  # refuse a file that is not a dump before touching (or creating) the database
+    engine = make_engine(settings)
+    try:
+        await upgrade_engine(engine)
+        return await load(engine, itertools.chain([first], lines))
+    finally:
+        await engine.dispose()
+
+
+@cli.command("load", help=LOAD_HELP)
+def load_command(
+    file: str = typer.Argument(..., metavar="FILE", help="A dump written by `casetrack dump`; - reads standard input."),
+) -> None:
+    settings = _settings()
+    _check_sqlite_path(settings, must_exist=False)
+    name = "standard input" if file == "-" else file
+    try:
+        handle = sys.stdin.buffer if file == "-" else open(file, "rb")  # noqa: SIM115 (closed below)
+    except OSError as exc:
+        _fail(f"cannot read {file}: {exc.strerror or exc}", 1)
+    try:
+        counts = _transfer(lambda: _load(settings, _lines(handle, name)), f"cannot load {name}")
+    finally:
+        if handle is not sys.stdin.buffer:
+            handle.close()
+    typer.echo(f"casetrack: loaded {sum(counts.values())} rows into {len(counts)} tables from {name}.")
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ from app.organizations.schemas import OrganizationCreate
 from app.people.models import Person
 from app.people.schemas import PersonCreate
 from app.records import apply_changes, replace_links
+from app.search import service as search
 from app.sources.models import Source
 from app.sources.schemas import SourceCreate
 from app.sources.service import cite
@@ -422,6 +423,8 @@ EVENTS: list[tuple[str, dict[str, Any]]] = [
     ),
 ]
 
+SEARCHABLE = (Person, Organization, Case, Event)
+
 LINKS = {
     "person_ids": (event_people, "event_id", "person_id"),
     "organization_ids": (event_organizations, "event_id", "organization_id"),
@@ -450,6 +453,9 @@ async def _ensure(
             await replace_links(session, table, {owner_column: record_id}, target, payload[name])
     if model is not Source:
         await cite(session, record, cited)
+    if model in SEARCHABLE:
+        await session.refresh(record)
+        await search.index(session, record)
     return True
 
 

@@ -15,6 +15,17 @@ from app.errors import BadQuery
 
 E = TypeVar("E", bound=StrEnum)
 
+SearchQuery = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=200,
+        description="Full-text search, any script (Latin, Cyrillic...): every word must match, as a prefix. "
+        "Results come best match first unless `sort` is given.",
+        examples=["Козлов"],
+    ),
+]
+
 DateFrom = Annotated[
     str | None,
     Query(

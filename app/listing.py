@@ -109,8 +109,15 @@ async def respond(
     schema: type[BaseModel],
     sorting: Sorting,
     params: ListParams,
+    search: Select[Any] | None = None,
 ) -> Response:
+    """Render a list. ``search``: ``(record_id, rank)`` of full-text matches; best match first unless sorted."""
     keys = sorting.keys(params.sort)
+    if search is not None:
+        matches = search.subquery("matches")
+        stmt = stmt.join(matches, matches.c.record_id == sorting.id_column)
+        if params.sort is None:
+            keys = [SortKey(matches.c.rank, descending=True), SortKey(sorting.id_column)]
     fields = _selected_fields(schema, params.fields)
     if wants_csv(request, params):
         return csv_response(request, stmt, keys, schema, fields)

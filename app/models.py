@@ -6,6 +6,7 @@ from app.events.models import Event, event_organizations, event_people
 from app.hearings.models import Hearing, Outcome
 from app.organizations.models import Organization
 from app.people.models import Person
+from app.search.models import SearchDocument
 from app.sources.models import Source, citations
 
 __all__ = [
@@ -18,6 +19,8 @@ __all__ = [
     "Outcome",
     "Participant",
     "Person",
+    "SearchDocument",
+    "SearchDocument",
     "Sentence",
     "Source",
     "charge_people",

@@ -13,7 +13,6 @@ from fastapi import Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Select, and_, func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from app.errors import BadQuery
 
@@ -47,7 +46,7 @@ PageDep = Annotated[PageParams, Depends(page_params)]
 
 @dataclass(frozen=True)
 class SortKey:
-    column: InstrumentedAttribute[Any]
+    column: Any  # a mapped attribute, or a labeled column such as a search rank
     descending: bool = False
     null_as: Any = None  # for a nullable column: the value NULL sorts as (keyset needs comparable values)
 
@@ -57,10 +56,6 @@ class SortKey:
 
     def order_by(self) -> Any:
         return self.expression.desc() if self.descending else self.expression.asc()
-
-    def value_of(self, row: Any) -> Any:
-        value = getattr(row, self.column.key)
-        return self.null_as if value is None else value
 
 
 def _signature(keys: Sequence[SortKey]) -> str:
@@ -121,13 +116,15 @@ async def fetch_page(
     """One statement: the rows of one page and the cursor of the next (the last key must be unique)."""
     if params.cursor is not None:
         stmt = stmt.where(_after(keys, _decode(params.cursor, keys)))
+    # The sort keys ride along as extra columns, so the next cursor is read from the last row as the
+    # database computed it (coalesced NULLs, search ranks), not re-derived in Python.
+    labeled = [k.expression.label(f"_sort{i}") for i, k in enumerate(keys)]
     order = [k.order_by() for k in keys]
-    rows = list((await session.scalars(stmt.order_by(*order).limit(params.limit + 1))).all())
+    rows = (await session.execute(stmt.add_columns(*labeled).order_by(*order).limit(params.limit + 1))).all()
+    records = [row[0] for row in rows[: params.limit]]
     if len(rows) <= params.limit:
-        return rows, None
-    rows = rows[: params.limit]
-    last = rows[-1]
-    return rows, _encode(keys, [k.value_of(last) for k in keys])
+        return records, None
+    return records, _encode(keys, list(rows[params.limit - 1][1:]))
 
 
 def link_next(request: Request, response: Response, next_cursor: str | None) -> None:

@@ -268,7 +268,8 @@ def _numbered(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
         yield number, text
 
 
-def _database_message(exc: StatementError) -> str:
+def database_message(exc: StatementError) -> str:
+    """The driver's own first line for a database error, without SQLAlchemy's wrapping."""
     error = getattr(exc, "orig", None) or exc
     text = re.sub(r"^<class '[\w.]+'>:\s*", "", str(error).strip())
     message = text.splitlines()[0] if text else type(error).__name__
@@ -305,11 +306,11 @@ class _Inserter:
                     await self.connection.execute(table.insert(), row)
                 except StatementError as row_exc:
                     raise TransferError(
-                        f"line {number}: the database refused this {table.name} row: {_database_message(row_exc)}"
+                        f"line {number}: the database refused this {table.name} row: {database_message(row_exc)}"
                     ) from None
             raise TransferError(
                 f"lines {batch[0][0]}-{batch[-1][0]}: the database refused these {table.name} rows: "
-                f"{_database_message(exc)}"
+                f"{database_message(exc)}"
             ) from None
         else:
             await savepoint.commit()

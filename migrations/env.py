@@ -17,6 +17,14 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 
 target_metadata = Base.metadata
 
+# Full-text search structures that only one database has, created by hand in the migrations:
+# they are not in the models, so autogenerate must not call them drift.
+DATABASE_SPECIFIC = ("search_fts", "ix_search_documents_fulltext")
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    return not (name and name.startswith(DATABASE_SPECIFIC))
+
 
 def database_url() -> str:
     return config.attributes.get("database_url") or Settings().database_url
@@ -28,6 +36,7 @@ def do_run_migrations(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

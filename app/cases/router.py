@@ -9,9 +9,10 @@ from app.cases.dependencies import CaseDep
 from app.cases.embedding import CaseWithRecords, Include, case_with_records
 from app.cases.schemas import CaseCreate, CaseRead, CaseStatus, CaseUpdate, ParticipantRole
 from app.db import SessionDep
-from app.filters import choices
+from app.filters import SearchQuery, choices
 from app.listing import ListDep, respond
 from app.pagination import Page
+from app.search import service as search
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
@@ -28,6 +29,7 @@ async def list_cases(
         str | None, Query(description="With or without person_id: cases with a participant in these roles.")
     ] = None,
     statute: Annotated[str | None, Query(max_length=300, description="Cases with a charge under this statute.")] = None,
+    q: SearchQuery = None,
 ) -> Page[CaseRead]:
     stmt = service.cases_query(
         country=country,
@@ -36,7 +38,8 @@ async def list_cases(
         role=choices(role, ParticipantRole, "role"),
         statute=statute,
     )
-    return await respond(request, session, stmt, CaseRead, service.CASE_SORTING, params)
+    found = search.matches(session, "case", q)
+    return await respond(request, session, stmt, CaseRead, service.CASE_SORTING, params, search=found)
 
 
 @router.post("", status_code=201, name="createCase", responses=http.CREATE)

@@ -27,6 +27,7 @@ from app.listing import Sorting
 from app.organizations.models import Organization
 from app.people.models import Person
 from app.records import apply_changes, replace_links, require_ids
+from app.search import service as search
 from app.sources.service import cite, uncite
 
 # Cases
@@ -39,6 +40,7 @@ async def create_case(session: AsyncSession, data: CaseCreate) -> Case:
     await session.flush()
     await cite(session, case, data.source_ids)
     await session.refresh(case)
+    await search.index(session, case)
     return case
 
 
@@ -50,6 +52,7 @@ async def update_case(session: AsyncSession, case: Case, data: CaseUpdate) -> Ca
     if source_ids is not None:
         await cite(session, case, source_ids)
     await session.refresh(case)
+    await search.index(session, case)
     return case
 
 
@@ -59,6 +62,8 @@ async def delete_case(session: AsyncSession, case: Case) -> None:
     for model in (Participant, Charge, Sentence, Hearing, Outcome, Event):
         await uncite(session, model.record_type, select(model.id).where(model.case_id == case.id))
     await uncite(session, Case.record_type, [case.id])
+    await search.unindex(session, Event.record_type, select(Event.id).where(Event.case_id == case.id))
+    await search.unindex(session, Case.record_type, [case.id])
     await session.flush()
 
 

@@ -9,10 +9,11 @@ from app.db import SessionDep
 from app.events import service
 from app.events.models import Event
 from app.events.schemas import EventCreate, EventKind, EventRead, EventUpdate
-from app.filters import DateFrom, DateTo, choices
+from app.filters import DateFrom, DateTo, SearchQuery, choices
 from app.listing import ListDep, respond
 from app.pagination import Page
 from app.records import get_or_404
+from app.search import service as search
 
 router = APIRouter(tags=["events"])
 
@@ -33,6 +34,7 @@ class EventFilters:
     )
     date_from: DateFrom = None
     date_to: DateTo = None
+    q: SearchQuery = None
 
 
 FiltersDep = Annotated[EventFilters, Depends()]
@@ -49,7 +51,8 @@ async def _list(
         date_from=filters.date_from,
         date_to=filters.date_to,
     )
-    return await respond(request, session, stmt, EventRead, service.SORTING, params)
+    found = search.matches(session, "event", filters.q)
+    return await respond(request, session, stmt, EventRead, service.SORTING, params, search=found)
 
 
 @router.get("/cases/{case_id}/events", name="listCaseEvents", responses=http.LIST_CASE)

@@ -13,6 +13,7 @@ from app.listing import Sorting
 from app.organizations.models import Organization
 from app.people.models import Person
 from app.records import apply_changes, replace_links, require_ids
+from app.search import service as search
 from app.sources.service import cite, uncite
 
 
@@ -33,6 +34,7 @@ async def create_event(session: AsyncSession, case: Case, data: EventCreate) -> 
     await _link(session, event, data.person_ids, data.organization_ids)
     await cite(session, event, data.source_ids)
     await session.refresh(event)
+    await search.index(session, event)
     return event
 
 
@@ -47,11 +49,13 @@ async def update_event(session: AsyncSession, event: Event, data: EventUpdate) -
     if source_ids is not None:
         await cite(session, event, source_ids)
     await session.refresh(event)
+    await search.index(session, event)
     return event
 
 
 async def delete_event(session: AsyncSession, event: Event) -> None:
     await uncite(session, Event.record_type, [event.id])
+    await search.unindex(session, Event.record_type, [event.id])
     await session.delete(event)
     await session.flush()
 

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app import http
 from app.db import SessionDep
-from app.filters import choices
+from app.filters import SearchQuery, choices
 from app.listing import ListDep, respond
 from app.organizations import service
 from app.organizations.models import Organization
@@ -16,6 +16,7 @@ from app.organizations.schemas import (
 )
 from app.pagination import Page
 from app.records import get_or_404
+from app.search import service as search
 
 router = APIRouter(prefix="/organizations", tags=["organizations"])
 
@@ -36,9 +37,11 @@ async def list_organizations(
         str | None, Query(description="One or more kinds, comma-separated.", examples=["prison,court"])
     ] = None,
     country: Annotated[str | None, Query(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")] = None,
+    q: SearchQuery = None,
 ) -> Page[OrganizationRead]:
     stmt = service.organizations_query(kind=choices(kind, OrganizationKind, "kind"), country=country)
-    return await respond(request, session, stmt, OrganizationRead, service.SORTING, params)
+    found = search.matches(session, "organization", q)
+    return await respond(request, session, stmt, OrganizationRead, service.SORTING, params, search=found)
 
 
 @router.post("", status_code=201, name="createOrganization", responses=http.CREATE)

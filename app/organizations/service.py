@@ -8,6 +8,7 @@ from app.listing import Sorting
 from app.organizations.models import Organization
 from app.organizations.schemas import OrganizationCreate, OrganizationKind, OrganizationUpdate
 from app.records import apply_changes, refuse_if_referenced
+from app.search import service as search
 from app.sources.service import cite, uncite
 
 
@@ -18,6 +19,7 @@ async def create_organization(session: AsyncSession, data: OrganizationCreate) -
     await session.flush()
     await cite(session, organization, data.source_ids)
     await session.refresh(organization)
+    await search.index(session, organization)
     return organization
 
 
@@ -31,6 +33,7 @@ async def update_organization(
     if source_ids is not None:
         await cite(session, organization, source_ids)
     await session.refresh(organization)
+    await search.index(session, organization)
     return organization
 
 
@@ -46,6 +49,7 @@ async def delete_organization(session: AsyncSession, organization: Organization)
         },
     )
     await uncite(session, Organization.record_type, [organization.id])
+    await search.unindex(session, Organization.record_type, [organization.id])
     await session.delete(organization)
     await session.flush()
 

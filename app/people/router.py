@@ -5,13 +5,14 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from app import http
 from app.cases.schemas import ParticipantRole
 from app.db import SessionDep
-from app.filters import choices
+from app.filters import SearchQuery, choices
 from app.listing import ListDep, respond
 from app.pagination import Page
 from app.people import service
 from app.people.models import Person
 from app.people.schemas import PersonCreate, PersonDetail, PersonRead, PersonUpdate
 from app.records import get_or_404
+from app.search import service as search
 
 router = APIRouter(prefix="/people", tags=["people"])
 
@@ -34,9 +35,11 @@ async def list_people(
         Query(description="People who take part in some case in one of these roles.", examples=["defendant"]),
     ] = None,
     case_id: Annotated[str | None, Query(max_length=32, description="People taking part in this case.")] = None,
+    q: SearchQuery = None,
 ) -> Page[PersonRead]:
     stmt = service.people_query(country=country, role=choices(role, ParticipantRole, "role"), case_id=case_id)
-    return await respond(request, session, stmt, PersonRead, service.SORTING, params)
+    found = search.matches(session, "person", q)
+    return await respond(request, session, stmt, PersonRead, service.SORTING, params, search=found)
 
 
 @router.post("", status_code=201, name="createPerson", responses=http.CREATE)

@@ -10,6 +10,7 @@ from app.listing import Sorting
 from app.people.models import Person
 from app.people.schemas import Participation, PersonCreate, PersonUpdate
 from app.records import apply_changes, refuse_if_referenced
+from app.search import service as search
 from app.sources.service import cite, uncite
 
 
@@ -20,6 +21,7 @@ async def create_person(session: AsyncSession, data: PersonCreate) -> Person:
     await session.flush()
     await cite(session, person, data.source_ids)
     await session.refresh(person)
+    await search.index(session, person)
     return person
 
 
@@ -31,6 +33,7 @@ async def update_person(session: AsyncSession, person: Person, data: PersonUpdat
     if source_ids is not None:
         await cite(session, person, source_ids)
     await session.refresh(person)
+    await search.index(session, person)
     return person
 
 
@@ -50,6 +53,7 @@ async def delete_person(session: AsyncSession, person: Person) -> None:
         },
     )
     await uncite(session, Person.record_type, [person.id])
+    await search.unindex(session, Person.record_type, [person.id])
     await session.delete(person)
     await session.flush()
 
