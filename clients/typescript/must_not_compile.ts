@@ -4,7 +4,7 @@
 import type { HearingCreate, HearingRead, Timeline } from "./client";
 
 export function courtroomOf(hearing: HearingRead): string {
-  return hearing.date; // expect-error TS2339 'courtroom'
+  return hearing.courtroom; // expect-error TS2339 'courtroom'
 }
 
 export const unknownField: HearingCreate = { kind: "trial", date: "2015-12-08", courtroom: "3" }; // expect-error TS2353 'courtroom'
