@@ -109,6 +109,8 @@ def _transfer(coroutine_factory, action: str) -> Any:  # noqa: ANN001
         return asyncio.run(coroutine_factory())
     except TransferError as exc:
         _fail(f"{action}: {exc}", 1)
+    except BrokenPipeError:
+        raise  # the dump's reader went away: the caller says so
     except OSError as exc:
         _fail(f"cannot reach the database: {exc}", 2)
     except DBAPIError as exc:

@@ -19,9 +19,9 @@ from app.hearings import outcomes_router
 from app.hearings.router import router as hearings_router
 from app.middleware import install_middleware
 from app.migrate import upgrade_engine
+from app.openapi import install_openapi
 from app.organizations.router import router as organizations_router
 from app.people.router import router as people_router
-from app.problems import add_problem_schema
 from app.sources.router import router as sources_router
 from app.timeline.router import router as timeline_router
 
@@ -88,5 +88,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_middleware(app, settings)
     app.include_router(api_router())
-    add_problem_schema(app)
+    install_openapi(app)
     return app

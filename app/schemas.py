@@ -50,7 +50,8 @@ class Input(BaseModel):
 
 
 class Output(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    # Every field is always present in a response, so the schema says "required" (clients can rely on it).
+    model_config = ConfigDict(from_attributes=True, json_schema_serialization_defaults_required=True)
 
 
 class RecordOut(Output):

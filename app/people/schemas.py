@@ -2,6 +2,7 @@ import datetime as dt
 
 from pydantic import Field
 
+from app.cases.schemas import ParticipantRole
 from app.dates import EDTFDate
 from app.schemas import CitedOut, CountryCode, IdList, Input, LongText, Output, ShortText
 
@@ -41,7 +42,7 @@ class Participation(Output):
     participant_id: str
     case_id: str
     case_title: str
-    role: str
+    role: ParticipantRole
     since: str | None
     until: str | None
 

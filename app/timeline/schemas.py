@@ -1,7 +1,8 @@
 import datetime as dt
 from enum import StrEnum
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ItemType(StrEnum):
@@ -14,10 +15,12 @@ class ItemType(StrEnum):
 
 
 class TimelineItem(BaseModel):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     type: ItemType = Field(description="Which kind of record this item comes from.")
     id: str = Field(description="The record's id; GET /api/v1/{type}s/{id} returns it whole.")
     kind: str = Field(description="The record's kind (for a participant: the role).")
-    phase: str | None = Field(
+    phase: Literal["start", "end"] | None = Field(
         default=None,
         description="For a participant: `start` or `end` of the role; for a sentence: `start`.",
     )

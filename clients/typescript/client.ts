@@ -125,12 +125,12 @@ export async function* allCases(
   client: Client,
   query: Omit<Parameters<typeof listCases>[1], "cursor"> = {},
 ): AsyncGenerator<CasePage["items"][number]> {
-  let cursor: string | null = null;
+  let cursor: string | undefined = undefined;
   do {
     const page: CasePage = await listCases(client, { ...query, cursor });
     yield* page.items;
-    cursor = page.next;
-  } while (cursor !== null);
+    cursor = page.next ?? undefined;
+  } while (cursor !== undefined);
 }
 
 /** GET /api/v1/cases/{case_id}/timeline: the case told in date order. */
