@@ -42,11 +42,39 @@ class Settings(BaseSettings):
         "(run `casetrack migrate` there).",
     )
     sql_echo: bool = False
+    require_token_for_reads: bool = Field(
+        default=False, description="Refuse every request without a valid API token, reads included."
+    )
+    max_body_bytes: int = Field(default=1_000_000, ge=1024, description="Larger request bodies get 413.")
+    rate_limit_per_address: str = Field(
+        default="600/minute",
+        description="Requests one client address may make (limits syntax, e.g. 600/minute); empty: no limit.",
+    )
+    rate_limit_per_token: str = Field(
+        default="6000/minute", description="Requests one API token may make; empty: no limit."
+    )
+    rate_limit_storage: str = Field(
+        default="async+memory://",
+        description="Where rate-limit counters live: async+memory:// (this process only) or "
+        "async+redis://HOST:6379 to share them between server processes.",
+    )
     cors_origins: str = Field(
         default="",
         description="Comma-separated origins allowed to call the API from a browser "
         "(e.g. https://app.example.org), or * for any; empty: no cross-origin access.",
     )
+
+    @field_validator("rate_limit_per_address", "rate_limit_per_token")
+    @classmethod
+    def _rate_is_parseable(cls, value: str) -> str:
+        if value:
+            from limits import parse
+
+            try:
+                parse(value)
+            except ValueError as exc:
+                raise ValueError(f"not a rate limit like 600/minute: {value!r}") from exc
+        return value
 
     @field_validator("database_url")
     @classmethod

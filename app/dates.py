@@ -14,11 +14,13 @@ from typing import Annotated, Any
 
 from edtf import parse_edtf
 from edtf.parser.edtf_exceptions import EDTFParseException
+from edtf.parser.parser_classes import Season
 from pydantic import AfterValidator, Field
 from sqlalchemy import Date, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 EDTF_MAX_LENGTH = 64
+WINTER = 24  # EDTF level 1 season code
 EARLIEST_DAY = dt.date(1, 1, 1)  # where a missing date sorts: before every known one
 EDTF_EXAMPLES = ["2015-12-08", "2015-12-08?", "2015-22", "2011~", "2012-01-23/2019-07"]
 
@@ -54,6 +56,16 @@ def edtf_bounds(text: str) -> Bounds:
         raise ValueError(f"{text!r} is not a valid EDTF date (examples: {', '.join(EDTF_EXAMPLES)})") from exc
     except Exception as exc:  # the parser raises assorted errors on odd input; none is the client's crash
         raise ValueError(f"{text!r} is not a valid EDTF date") from exc
+    for end in (getattr(parsed, "lower", None), getattr(parsed, "upper", None)):
+        if type(end).__name__ == "UnspecifiedIntervalSection":
+            # "2015/" and "2015/.." name no end: the library would invent one ten years away.
+            raise UnplaceableDate(f"{text!r} is open-ended or has an unknown end; give both ends of the interval")
+    if isinstance(parsed, Season) and int(parsed.season) == WINTER:
+        # Winter 2015 runs from December 2015 into February 2016; the library stops at December 31.
+        year = int(parsed.year)
+        if not 1 <= year < 9999:
+            raise UnplaceableDate(f"{text!r} lies outside the years 1 to 9999")
+        return Bounds(dt.date(year, 12, 1), dt.date(year + 1, 3, 1) - dt.timedelta(days=1))
     try:
         earliest = _to_date(parsed.lower_strict(), text)
         latest = _to_date(parsed.upper_strict(), text)

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, String, event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import Boolean, DateTime, Integer, MetaData, String, event, false, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from app.config import Settings
@@ -43,6 +43,10 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
+    @property
+    def python_type(self) -> type:
+        return datetime
+
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is not None and value.tzinfo is not None:
             value = value.astimezone(UTC)
@@ -59,11 +63,21 @@ class Base(DeclarativeBase):
 
 
 class Record:
-    """Columns every stored record has: an opaque id and the system's own timestamps."""
+    """Columns every stored record has: an opaque id, the system's own timestamps, a version that
+    every update increments (an UPDATE that finds another version fails: no lost updates), whether
+    the record is restricted (invisible without reader rights), and when it was deleted (deletes are
+    soft until an admin purges)."""
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_same_as_created, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    restricted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), index=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, connection_record: Any) -> None:
@@ -79,7 +93,7 @@ def _configure_sqlite_connection(dbapi_connection: Any, connection_record: Any) 
     dbapi_connection.isolation_level = None
 
 
-def _begin_sqlite_transaction(connection: Any) -> None:
+def begin_sqlite_transaction(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
@@ -89,12 +103,18 @@ def make_engine(settings: Settings) -> AsyncEngine:
     )
     if settings.is_sqlite:
         event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
-        event.listen(engine.sync_engine, "begin", _begin_sqlite_transaction)
+        event.listen(engine.sync_engine, "begin", begin_sqlite_transaction)
     return engine
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+class CasetrackSession(Session):
+    """The ORM session class; app/visibility.py filters every query it runs by the viewer in ``info``."""
+
+
+def make_sessionmaker(bind: AsyncEngine | AsyncConnection, **options: Any) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(
+        bind, expire_on_commit=False, autoflush=False, sync_session_class=CasetrackSession, **options
+    )
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.roles import SYSTEM
 from app.cases.models import Case, Charge, Participant, Sentence, charge_people
 from app.cases.schemas import CaseCreate, ChargeCreate, ParticipantCreate, SentenceCreate
 from app.events.models import Event, event_organizations, event_people
@@ -25,10 +26,9 @@ from app.organizations.schemas import OrganizationCreate
 from app.people.models import Person
 from app.people.schemas import PersonCreate
 from app.records import apply_changes, replace_links
-from app.search import service as search
 from app.sources.models import Source
 from app.sources.schemas import SourceCreate
-from app.sources.service import cite
+from app.writes import finish
 
 NAMESPACE = uuid.UUID("6b1f7d1e-3c55-4c1b-9a57-0000000c0a5e")
 INFERRED = "The article gives no year; inferred from the sentence (half of 7.5 years served by the application)."
@@ -423,8 +423,6 @@ EVENTS: list[tuple[str, dict[str, Any]]] = [
     ),
 ]
 
-SEARCHABLE = (Person, Organization, Case, Event)
-
 LINKS = {
     "person_ids": (event_people, "event_id", "person_id"),
     "organization_ids": (event_organizations, "event_id", "organization_id"),
@@ -451,16 +449,13 @@ async def _ensure(
     for name, (table, owner_column, target) in LINKS.items():
         if name in payload:
             await replace_links(session, table, {owner_column: record_id}, target, payload[name])
-    if model is not Source:
-        await cite(session, record, cited)
-    if model in SEARCHABLE:
-        await session.refresh(record)
-        await search.index(session, record)
+    await finish(session, record, None, None if model is Source else cited)
     return True
 
 
 async def load_demo(session: AsyncSession) -> int:
     """Load the Kozlov case; returns how many records were created (0 when it was already there)."""
+    session.info.setdefault("viewer", SYSTEM)
     created = 0
     for key, payload in SOURCES:
         created += await _ensure(session, Source, SourceCreate, key, payload)

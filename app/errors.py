@@ -8,7 +8,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.status import HTTP_500_INTERNAL_SERVER_ERROR
 
 log = logging.getLogger("casetrack.errors")
@@ -24,10 +26,31 @@ class AppError(Exception):
     slug = "bad-request"
     title = "Bad request"
 
+    headers: dict[str, str] | None = None
+
     def __init__(self, detail: str, errors: list[dict[str, Any]] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
+
+
+class Unauthorized(AppError):
+    status = 401
+    slug = "unauthorized"
+    title = "Unauthorized"
+    headers = {"WWW-Authenticate": 'Bearer realm="casetrack"'}
+
+
+class Forbidden(AppError):
+    status = 403
+    slug = "forbidden"
+    title = "Forbidden"
+
+
+class PreconditionFailed(AppError):
+    status = 412
+    slug = "precondition-failed"
+    title = "Precondition failed"
 
 
 class NotFound(AppError):
@@ -85,7 +108,7 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
         kind = str(err.get("type", ""))
         if kind == "extra_forbidden":
             message = "unknown field: this field is not part of the resource, or is set by the server"
-        elif "input" in err and err["input"] is None and kind.endswith("_type"):
+        elif "input" in err and err["input"] is None:
             message = "must not be null (leave the field out to keep its value)"
         errors.append({"field": _field_name(loc), "loc": list(loc), "message": message, "type": err.get("type")})
     return errors
@@ -93,7 +116,10 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 async def handle_app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return problem(request, exc.status, exc.slug, exc.title, exc.detail, errors=exc.errors)
+    response = problem(request, exc.status, exc.slug, exc.title, exc.detail, errors=exc.errors)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
 
 
 async def handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -128,10 +154,25 @@ async def handle_http_error(request: Request, exc: Exception) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) else title
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"No resource at {request.url.path}"
+    if exc.status_code == 405:
+        # Each method is its own route, so Starlette names only one: list every method served here.
+        allowed = ", ".join(sorted(_methods_at(request)))
+        detail = f"{request.method} is not served at {request.url.path}; allowed here: {allowed}."
     response = problem(request, exc.status_code, title.lower().replace(" ", "-"), title, detail)
     if exc.headers:
         response.headers.update(exc.headers)
+    if exc.status_code == 405:
+        response.headers["Allow"] = allowed
     return response
+
+
+def _methods_at(request: Request) -> set[str]:
+    return {
+        method
+        for route in request.app.router.routes
+        for method in getattr(route, "methods", None) or ()
+        if route.matches({**request.scope, "method": method})[0] == Match.FULL
+    }
 
 
 async def handle_integrity_error(request: Request, exc: Exception) -> JSONResponse:
@@ -157,9 +198,21 @@ async def handle_unexpected_error(request: Request, exc: Exception) -> JSONRespo
     )
 
 
+async def handle_stale_data(request: Request, exc: Exception) -> JSONResponse:
+    # Another request updated the record between our read and our write (optimistic locking).
+    return problem(
+        request,
+        412,
+        "precondition-failed",
+        "Precondition failed",
+        "The record was changed by someone else while this request ran; reload it and retry.",
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, handle_app_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
     app.add_exception_handler(IntegrityError, handle_integrity_error)
+    app.add_exception_handler(StaleDataError, handle_stale_data)
     app.add_exception_handler(Exception, handle_unexpected_error)

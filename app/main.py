@@ -8,12 +8,15 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 
 from app import __doc__ as summary
+from app.audit.router import router as audit_router
+from app.auth.dependencies import authorize_method
 from app.cases import charges_router, participants_router, sentences_router
 from app.cases.router import router as cases_router
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.events.router import router as events_router
+from app.exports.router import router as exports_router
 from app.filters import check_request_params
 from app.hearings import outcomes_router
 from app.hearings.router import router as hearings_router
@@ -46,7 +49,7 @@ def operation_id(route: APIRoute) -> str:
 
 
 def api_router() -> APIRouter:
-    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(check_request_params)])
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(authorize_method), Depends(check_request_params)])
     for router in (
         cases_router,
         timeline_router,
@@ -55,10 +58,12 @@ def api_router() -> APIRouter:
         sentences_router.router,
         hearings_router,
         outcomes_router.router,
+        exports_router,
         events_router,
         people_router,
         organizations_router,
         sources_router,
+        audit_router,
     ):
         api.include_router(router)
     return api

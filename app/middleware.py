@@ -6,9 +6,12 @@ from fastapi import FastAPI
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
+from app.errors import problem
+from app.ratelimit import RateLimitMiddleware
 
 
 def _matches(if_none_match: str, etag: str) -> bool:
@@ -57,6 +60,7 @@ class ETagMiddleware:
             etag = headers.get("etag") or f'W/"{hashlib.sha256(body).hexdigest()[:32]}"'
             headers["etag"] = etag
             headers.setdefault("cache-control", "no-cache")
+            headers.add_vary_header("Authorization")  # what a request may see depends on its token
             if if_none_match and _matches(if_none_match, etag):
                 not_modified = MutableHeaders(headers={"etag": etag, "cache-control": headers["cache-control"]})
                 for name in ("vary", "link"):
@@ -71,10 +75,66 @@ class ETagMiddleware:
         await self.app(scope, receive, send_with_etag)
 
 
+class BodySizeLimitMiddleware:
+    """413 for a request body over the limit, whether announced by Content-Length or streamed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem(
+            Request(scope),
+            413,
+            "content-too-large",
+            "Content too large",
+            f"The request body is larger than {self.max_bytes} bytes.",
+        )
+        await response(scope, receive, send)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise _TooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await self._refuse(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
 def install_middleware(app: FastAPI, settings: Settings) -> None:
-    # Added innermost first: the ETag sees the plain body; gzip compresses it; CORS wraps everything.
+    # Added innermost first: the ETag sees the plain body; gzip compresses it; the size and rate
+    # limits refuse early; CORS wraps everything (so even a 429 carries its headers).
     app.add_middleware(ETagMiddleware)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.rate_limit_per_address or settings.rate_limit_per_token:
+        app.add_middleware(RateLimitMiddleware, settings=settings)
     if settings.cors_origin_list:
         app.add_middleware(
             CORSMiddleware,

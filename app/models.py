@@ -1,5 +1,8 @@
 """Every mapped model, imported once so metadata (and Alembic) sees the whole schema."""
 
+import app.visibility  # noqa: E402,F401  (registers the query filter on every session)
+from app.audit.models import AuditEntry
+from app.auth.models import ApiToken
 from app.cases.models import Case, Charge, Participant, Sentence, charge_people
 from app.db import Base
 from app.events.models import Event, event_organizations, event_people
@@ -10,6 +13,8 @@ from app.search.models import SearchDocument
 from app.sources.models import Source, citations
 
 __all__ = [
+    "ApiToken",
+    "AuditEntry",
     "Base",
     "Case",
     "Charge",

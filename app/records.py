@@ -7,7 +7,22 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Table, delete, exists, func, insert, inspect, select
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    false,
+    func,
+    insert,
+    inspect,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ColumnProperty, column_property
 
@@ -18,9 +33,32 @@ from app.errors import Conflict, Invalid, NotFound
 T = TypeVar("T")
 
 
-def aggregated_ids(column: ColumnElement[Any], *where: ColumnElement[bool]) -> ColumnProperty[str | None]:
-    """A read-only attribute holding the comma-joined ids of a link table, loaded with the row itself."""
-    return column_property(select(func.aggregate_strings(column, ",")).where(*where).scalar_subquery())
+# Whether this statement may show restricted records. False unless the request's viewer has reader
+# rights (app/visibility.py sets it per statement), so a forgotten case hides rather than leaks.
+SHOW_RESTRICTED = bindparam("show_restricted", value=False, type_=Boolean)
+
+
+def _visible(target: Table) -> ColumnElement[bool]:
+    return and_(target.c.deleted_at.is_(None), or_(SHOW_RESTRICTED, target.c.restricted == false()))
+
+
+def aggregated_ids(
+    link_column: ColumnElement[Any], target: Table, *where: ColumnElement[bool]
+) -> ColumnProperty[str | None]:
+    """A read-only attribute holding the comma-joined ids a link table points at, loaded with the row
+    itself; ids of records the viewer may not see (restricted, deleted) are left out."""
+    return column_property(
+        select(func.aggregate_strings(link_column, ","))
+        .join_from(link_column.table, target, target.c.id == link_column)  # type: ignore[attr-defined]
+        .where(*where, _visible(target))
+        .scalar_subquery()
+    )
+
+
+def shown_id(column: Any, target: Table) -> ColumnProperty[str | None]:
+    """A reference as the viewer may see it: the id, or null when it names a record hidden from them."""
+    hidden_check = select(target.c.id).where(target.c.id == column, _visible(target)).scalar_subquery()
+    return column_property(case((SHOW_RESTRICTED, column), else_=hidden_check))
 
 
 def split_ids(joined: str | None) -> list[str]:
@@ -57,10 +95,13 @@ async def replace_links(
 
 
 async def refuse_if_referenced(
-    session: AsyncSession, label: str, record_id: str, references: Mapping[str, ColumnElement[Any]]
+    session: AsyncSession, label: str, record_id: str, references: Mapping[str, Select[Any]]
 ) -> None:
-    """409 when other records still point at this one; one statement checks every place at once."""
-    checks = [exists().where(column == record_id).label(name) for name, column in references.items()]
+    """409 when live records still point at this one; one statement checks every place at once.
+
+    ``references`` maps a description to a SELECT of the referencing records' ids (ORM entities,
+    so deleted ones are left out by the session's visibility filter)."""
+    checks = [query.exists().label(f"ref{i}") for i, query in enumerate(references.values())]
     row = (await session.execute(select(*checks))).one()
     used_by = [name for name, used in zip(references, row, strict=True) if used]
     if used_by:

@@ -49,6 +49,14 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class RecordFields(Input):
+    restricted: bool = Field(
+        default=False,
+        description="Restricted records are invisible without a reader token: for people whose safety "
+        "depends on it, unverified facts, or anything not yet public.",
+    )
+
+
 class Output(BaseModel):
     # Every field is always present in a response, so the schema says "required" (clients can rely on it).
     model_config = ConfigDict(from_attributes=True, json_schema_serialization_defaults_required=True)
@@ -58,6 +66,8 @@ class RecordOut(Output):
     id: str
     created_at: datetime
     updated_at: datetime
+    version: int = Field(description="Incremented by every change; the ETag carries it, for If-Match.")
+    restricted: bool
 
 
 class CitedOut(RecordOut):

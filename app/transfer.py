@@ -22,7 +22,21 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TextIO
 
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Float, Integer, Numeric, String, Table, literal, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -383,7 +397,24 @@ async def load(engine: AsyncEngine, lines: Iterable[str]) -> dict[str, int]:
             raise TransferError("the dump has no closing line: it is incomplete (truncated?), so nothing was loaded")
         await inserter.flush()
         _check_counts(*end, counts)
+        await _advance_sequences(connection, list(tables.values()))
     return counts
+
+
+async def _advance_sequences(connection: AsyncConnection, tables: list[Table]) -> None:
+    """Move PostgreSQL's key sequences (serial, identity) past the keys just loaded, or the next insert
+    would collide with them. SQLite needs nothing: its integer keys continue from the largest one."""
+    if connection.dialect.name != "postgresql":
+        return
+    quoted = connection.dialect.identifier_preparer.format_table
+    for table in tables:
+        for column in table.primary_key.columns:
+            if isinstance(column.type, Integer):
+                # NULL (and so a no-op) for a column without a sequence.
+                sequence = func.pg_get_serial_sequence(quoted(table), column.name)
+                await connection.execute(
+                    select(func.setval(sequence, func.coalesce(func.max(column), 0) + 1, False)).select_from(table)
+                )
 
 
 def _check_counts(number: int, end: Any, counts: dict[str, int]) -> None:

@@ -9,7 +9,7 @@ server and a database to connect to; the suite creates its own throwaway databas
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,9 +18,12 @@ import httpx
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from app.auth.roles import Role
+from app.auth.service import create_token
 from app.config import Settings, async_database_url
+from app.db import make_sessionmaker
 from app.main import create_app
 from app.migrate import upgrade_engine
 
@@ -111,20 +114,54 @@ async def connection(database: Database) -> AsyncIterator[AsyncConnection]:
 
 @pytest.fixture
 def settings(database: Database) -> Settings:
-    return Settings(database_url=database.url, auto_migrate=False)
+    # Rate limits off: the suite makes thousands of requests from one address (they have their own tests).
+    return Settings(database_url=database.url, auto_migrate=False, rate_limit_per_address="", rate_limit_per_token="")
+
+
+@asynccontextmanager
+async def _http_client(settings: Settings, connection: AsyncConnection, token: str | None):
+    app = create_app(settings)
+    # Each request's session commits into a savepoint of the test's transaction.
+    app.state.sessionmaker = make_sessionmaker(connection, join_transaction_mode="create_savepoint")
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient(transport=transport, base_url="http://casetrack.test", headers=headers) as http:
+        yield http
+    await app.state.engine.dispose()
+
+
+async def make_token(connection: AsyncConnection, role: Role, name: str | None = None) -> str:
+    """A token of this role, stored in the test's transaction."""
+    async with make_sessionmaker(connection, join_transaction_mode="create_savepoint")() as session:
+        secret = await create_token(session, name or f"test-{role.name}-{uuid.uuid4().hex[:6]}", role)
+        await session.commit()
+    return secret
 
 
 @pytest.fixture
 async def client(settings: Settings, connection: AsyncConnection) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    # Each request's session commits into a savepoint of the test's transaction.
-    app.state.sessionmaker = async_sessionmaker(
-        bind=connection, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
-    )
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://casetrack.test") as http_client:
-        yield http_client
-    await app.state.engine.dispose()
+    """An admin: may do anything, sees everything."""
+    async with _http_client(settings, connection, await make_token(connection, Role.admin)) as http:
+        yield http
+
+
+@pytest.fixture
+async def anonymous(settings: Settings, connection: AsyncConnection) -> AsyncIterator[httpx.AsyncClient]:
+    """No token at all: the public."""
+    async with _http_client(settings, connection, None) as http:
+        yield http
+
+
+@pytest.fixture
+async def client_as(settings: Settings, connection: AsyncConnection) -> AsyncIterator[Any]:
+    """``await client_as(Role.reader)`` (or a raw token string): a client sending that token."""
+    async with AsyncExitStack() as stack:
+
+        async def make(who: Role | str) -> httpx.AsyncClient:
+            token = who if isinstance(who, str) else await make_token(connection, who)
+            return await stack.enter_async_context(_http_client(settings, connection, token))
+
+        yield make
 
 
 @pytest.fixture

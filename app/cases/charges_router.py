@@ -17,8 +17,8 @@ from app.records import get_or_404
 router = APIRouter(tags=["charges"])
 
 
-async def load_charge(charge_id: str, session: SessionDep) -> Charge:
-    return await get_or_404(session, Charge, charge_id, "charge")
+async def load_charge(charge_id: str, session: SessionDep, request: Request) -> Charge:
+    return http.loaded(request, await get_or_404(session, Charge, charge_id, "charge"))
 
 
 ChargeDep = Annotated[Charge, Depends(load_charge)]
@@ -62,8 +62,7 @@ async def create_charge(
     case: CaseDep, body: ChargeCreate, request: Request, response: Response, session: SessionDep
 ) -> ChargeRead:
     charge = await service.create_charge(session, case, body)
-    http.set_location(request, response, "getCharge", charge_id=charge.id)
-    return ChargeRead.model_validate(charge)
+    return http.created(request, charge, ChargeRead, "getCharge", charge_id=charge.id)
 
 
 @router.get("/charges", name="listCharges", responses=http.LIST)
@@ -79,12 +78,12 @@ async def list_charges(
 
 @router.get("/charges/{charge_id}", name="getCharge", responses=http.READ)
 async def get_charge(charge: ChargeDep) -> ChargeRead:
-    return ChargeRead.model_validate(charge)
+    return http.record_response(charge, ChargeRead)
 
 
 @router.patch("/charges/{charge_id}", name="updateCharge", responses=http.UPDATE)
 async def update_charge(body: ChargeUpdate, charge: ChargeDep, session: SessionDep) -> ChargeRead:
-    return ChargeRead.model_validate(await service.update_charge(session, charge, body))
+    return http.record_response(await service.update_charge(session, charge, body), ChargeRead)
 
 
 @router.delete("/charges/{charge_id}", status_code=204, name="deleteCharge", responses=http.DELETE)

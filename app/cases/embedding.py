@@ -65,15 +65,16 @@ class CaseWithRecords(CaseRead):
 
 
 def _people_named(record: Any) -> Iterable[str | None]:
-    yield getattr(record, "person_id", None)
-    yield getattr(record, "judge_id", None)
+    # The *_shown ids: references to records the viewer may not see are blank there.
+    yield getattr(record, "person_id_shown", getattr(record, "person_id", None))
+    yield getattr(record, "judge_id_shown", None)
     yield from getattr(record, "person_ids", ())
     yield from getattr(record, "named_person_ids", ())
 
 
 def _organizations_named(record: Any) -> Iterable[str | None]:
-    yield getattr(record, "court_id", None)
-    yield getattr(record, "facility_id", None)
+    yield getattr(record, "court_id_shown", None)
+    yield getattr(record, "facility_id_shown", None)
     yield from getattr(record, "organization_ids", ())
 
 

@@ -7,7 +7,9 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from app.dates import EDTF_MAX_LENGTH
 from app.db import Base, Record
-from app.records import aggregated_ids, split_ids
+from app.organizations.models import Organization
+from app.people.models import Person
+from app.records import aggregated_ids, shown_id, split_ids
 from app.sources.models import Cited
 
 CASE_FK = {"ondelete": "CASCADE"}
@@ -71,8 +73,12 @@ class Charge(Cited, Record, Base):
     date_latest: Mapped[dt.date | None] = mapped_column(Date, index=True)
 
     @declared_attr
+    def person_id_shown(cls) -> Mapped[str | None]:
+        return shown_id(cls.person_id, Person.__table__)
+
+    @declared_attr
     def named_person_ids_joined(cls) -> Mapped[str | None]:
-        return aggregated_ids(charge_people.c.person_id, charge_people.c.charge_id == cls.id)
+        return aggregated_ids(charge_people.c.person_id, Person.__table__, charge_people.c.charge_id == cls.id)
 
     @property
     def named_person_ids(self) -> list[str]:
@@ -94,3 +100,11 @@ class Sentence(Cited, Record, Base):
     facility_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id", ondelete="RESTRICT"), index=True)
     parole_fraction: Mapped[float] = mapped_column(Float)
     note: Mapped[str | None] = mapped_column(Text)
+
+    @declared_attr
+    def person_id_shown(cls) -> Mapped[str | None]:
+        return shown_id(cls.person_id, Person.__table__)
+
+    @declared_attr
+    def facility_id_shown(cls) -> Mapped[str | None]:
+        return shown_id(cls.facility_id, Organization.__table__)

@@ -17,8 +17,8 @@ from app.records import get_or_404
 router = APIRouter(tags=["participants"])
 
 
-async def load_participant(participant_id: str, session: SessionDep) -> Participant:
-    return await get_or_404(session, Participant, participant_id, "participant")
+async def load_participant(participant_id: str, session: SessionDep, request: Request) -> Participant:
+    return http.loaded(request, await get_or_404(session, Participant, participant_id, "participant"))
 
 
 ParticipantDep = Annotated[Participant, Depends(load_participant)]
@@ -54,8 +54,7 @@ async def create_participant(
     case: CaseDep, body: ParticipantCreate, request: Request, response: Response, session: SessionDep
 ) -> ParticipantRead:
     participant = await service.create_participant(session, case, body)
-    http.set_location(request, response, "getParticipant", participant_id=participant.id)
-    return ParticipantRead.model_validate(participant)
+    return http.created(request, participant, ParticipantRead, "getParticipant", participant_id=participant.id)
 
 
 @router.get("/participants", name="listParticipants", responses=http.LIST)
@@ -71,14 +70,14 @@ async def list_participants(
 
 @router.get("/participants/{participant_id}", name="getParticipant", responses=http.READ)
 async def get_participant(participant: ParticipantDep) -> ParticipantRead:
-    return ParticipantRead.model_validate(participant)
+    return http.record_response(participant, ParticipantRead)
 
 
 @router.patch("/participants/{participant_id}", name="updateParticipant", responses=http.UPDATE)
 async def update_participant(
     body: ParticipantUpdate, participant: ParticipantDep, session: SessionDep
 ) -> ParticipantRead:
-    return ParticipantRead.model_validate(await service.update_participant(session, participant, body))
+    return http.record_response(await service.update_participant(session, participant, body), ParticipantRead)
 
 
 @router.delete("/participants/{participant_id}", status_code=204, name="deleteParticipant", responses=http.DELETE)

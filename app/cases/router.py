@@ -45,8 +45,7 @@ async def list_cases(
 @router.post("", status_code=201, name="createCase", responses=http.CREATE)
 async def create_case(body: CaseCreate, request: Request, response: Response, session: SessionDep) -> CaseRead:
     case = await service.create_case(session, body)
-    http.set_location(request, response, "getCase", case_id=case.id)
-    return CaseRead.model_validate(case)
+    return http.created(request, case, CaseRead, "getCase", case_id=case.id)
 
 
 @router.get(
@@ -75,7 +74,7 @@ async def get_case(
 
 @router.patch("/{case_id}", name="updateCase", responses=http.UPDATE)
 async def update_case(body: CaseUpdate, case: CaseDep, session: SessionDep) -> CaseRead:
-    return CaseRead.model_validate(await service.update_case(session, case, body))
+    return http.record_response(await service.update_case(session, case, body), CaseRead)
 
 
 @router.delete(

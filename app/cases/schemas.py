@@ -1,11 +1,11 @@
 import datetime as dt
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
 from app.cases.sentencing import after_months
 from app.dates import EDTFDate
-from app.schemas import CitedOut, CountryCode, IdList, Input, LongText, RecordId, ShortText
+from app.schemas import CitedOut, CountryCode, IdList, LongText, RecordFields, RecordId, ShortText
 
 
 class CaseStatus(StrEnum):
@@ -50,7 +50,7 @@ class SentenceKind(StrEnum):
 # Cases
 
 
-class CaseFields(Input):
+class CaseFields(RecordFields):
     country: CountryCode | None = None
     status: CaseStatus | None = None
     summary: LongText | None = None
@@ -79,7 +79,7 @@ class CaseRead(CitedOut):
 # Participants
 
 
-class ParticipantFields(Input):
+class ParticipantFields(RecordFields):
     since: EDTFDate | None = None
     until: EDTFDate | None = None
     note: LongText | None = None
@@ -112,7 +112,7 @@ class ParticipantRead(CitedOut):
 # Charges
 
 
-class ChargeFields(Input):
+class ChargeFields(RecordFields):
     person_id: RecordId | None = Field(default=None, description="The accused.")
     statute: ShortText | None = Field(default=None, examples=["Criminal Code art. 164"])
     date: EDTFDate | None = Field(default=None, description="When the charge was brought.")
@@ -134,7 +134,7 @@ class ChargeUpdate(ChargeFields):
 
 class ChargeRead(CitedOut):
     case_id: str
-    person_id: str | None
+    person_id: str | None = Field(validation_alias=AliasChoices("person_id_shown", "person_id"))
     statute: str | None
     description: str
     status: ChargeStatus
@@ -147,7 +147,7 @@ class ChargeRead(CitedOut):
 # Sentences
 
 
-class SentenceFields(Input):
+class SentenceFields(RecordFields):
     term_months: int | None = Field(default=None, ge=0, le=12 * 200, examples=[90])
     start_date: EDTFDate | None = None
     facility_id: RecordId | None = Field(default=None, description="Where it is served (an organization).")
@@ -174,13 +174,13 @@ class SentenceUpdate(SentenceFields):
 
 class SentenceRead(CitedOut):
     case_id: str
-    person_id: str
+    person_id: str | None = Field(validation_alias=AliasChoices("person_id_shown", "person_id"))
     kind: SentenceKind
     term_months: int | None
     start_date: str | None
     start_date_earliest: dt.date | None
     start_date_latest: dt.date | None
-    facility_id: str | None
+    facility_id: str | None = Field(validation_alias=AliasChoices("facility_id_shown", "facility_id"))
     parole_fraction: float
     note: str | None
 

@@ -18,8 +18,8 @@ from app.records import get_or_404
 router = APIRouter(tags=["sentences"])
 
 
-async def load_sentence(sentence_id: str, session: SessionDep) -> Sentence:
-    return await get_or_404(session, Sentence, sentence_id, "sentence")
+async def load_sentence(sentence_id: str, session: SessionDep, request: Request) -> Sentence:
+    return http.loaded(request, await get_or_404(session, Sentence, sentence_id, "sentence"))
 
 
 SentenceDep = Annotated[Sentence, Depends(load_sentence)]
@@ -64,8 +64,7 @@ async def create_sentence(
     settings: SettingsDep,
 ) -> SentenceRead:
     sentence = await service.create_sentence(session, case, body, settings)
-    http.set_location(request, response, "getSentence", sentence_id=sentence.id)
-    return SentenceRead.model_validate(sentence)
+    return http.created(request, sentence, SentenceRead, "getSentence", sentence_id=sentence.id)
 
 
 @router.get("/sentences", name="listSentences", responses=http.LIST)
@@ -81,14 +80,14 @@ async def list_sentences(
 
 @router.get("/sentences/{sentence_id}", name="getSentence", responses=http.READ)
 async def get_sentence(sentence: SentenceDep) -> SentenceRead:
-    return SentenceRead.model_validate(sentence)
+    return http.record_response(sentence, SentenceRead)
 
 
 @router.patch("/sentences/{sentence_id}", name="updateSentence", responses=http.UPDATE)
 async def update_sentence(
     body: SentenceUpdate, sentence: SentenceDep, session: SessionDep, settings: SettingsDep
 ) -> SentenceRead:
-    return SentenceRead.model_validate(await service.update_sentence(session, sentence, body, settings))
+    return http.record_response(await service.update_sentence(session, sentence, body, settings), SentenceRead)
 
 
 @router.delete("/sentences/{sentence_id}", status_code=204, name="deleteSentence", responses=http.DELETE)

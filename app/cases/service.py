@@ -3,6 +3,7 @@
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit.service import snapshot
 from app.cases.models import Case, Charge, Participant, Sentence, charge_people
 from app.cases.schemas import (
     CaseCreate,
@@ -20,15 +21,12 @@ from app.cases.schemas import (
 )
 from app.config import Settings
 from app.dates import EARLIEST_DAY
-from app.events.models import Event
 from app.filters import within_dates
-from app.hearings.models import Hearing, Outcome
 from app.listing import Sorting
 from app.organizations.models import Organization
 from app.people.models import Person
 from app.records import apply_changes, replace_links, require_ids
-from app.search import service as search
-from app.sources.service import cite, uncite
+from app.writes import finish, soft_delete
 
 # Cases
 
@@ -37,34 +35,20 @@ async def create_case(session: AsyncSession, data: CaseCreate) -> Case:
     case = Case()
     apply_changes(case, data.model_dump(exclude={"source_ids"}))
     session.add(case)
-    await session.flush()
-    await cite(session, case, data.source_ids)
-    await session.refresh(case)
-    await search.index(session, case)
-    return case
+    return await finish(session, case, None, data.source_ids)
 
 
 async def update_case(session: AsyncSession, case: Case, data: CaseUpdate) -> Case:
+    before = snapshot(case)
     changes = data.model_dump(exclude_unset=True)
     source_ids = changes.pop("source_ids", None)
     apply_changes(case, changes)
-    await session.flush()
-    if source_ids is not None:
-        await cite(session, case, source_ids)
-    await session.refresh(case)
-    await search.index(session, case)
-    return case
+    return await finish(session, case, before, source_ids)
 
 
 async def delete_case(session: AsyncSession, case: Case) -> None:
-    """A case owns what happened inside it: its records go with it (the database cascades)."""
-    await session.delete(case)
-    for model in (Participant, Charge, Sentence, Hearing, Outcome, Event):
-        await uncite(session, model.record_type, select(model.id).where(model.case_id == case.id))
-    await uncite(session, Case.record_type, [case.id])
-    await search.unindex(session, Event.record_type, select(Event.id).where(Event.case_id == case.id))
-    await search.unindex(session, Case.record_type, [case.id])
-    await session.flush()
+    """Hides the case and, with it, everything inside it; restoring the case brings it all back."""
+    await soft_delete(session, case)
 
 
 CASE_SORTING = Sorting(
@@ -114,23 +98,17 @@ async def create_participant(session: AsyncSession, case: Case, data: Participan
     participant = Participant(case_id=case.id)
     apply_changes(participant, data.model_dump(exclude={"source_ids"}))
     session.add(participant)
-    await session.flush()
-    await cite(session, participant, data.source_ids)
-    await session.refresh(participant)
-    return participant
+    return await finish(session, participant, None, data.source_ids)
 
 
 async def update_participant(session: AsyncSession, participant: Participant, data: ParticipantUpdate) -> Participant:
+    before = snapshot(participant)
     changes = data.model_dump(exclude_unset=True)
     source_ids = changes.pop("source_ids", None)
     if "person_id" in changes:
         await require_ids(session, Person, [changes["person_id"]], "person_id", "person")
     apply_changes(participant, changes)
-    await session.flush()
-    if source_ids is not None:
-        await cite(session, participant, source_ids)
-    await session.refresh(participant)
-    return participant
+    return await finish(session, participant, before, source_ids)
 
 
 PARTICIPANT_SORTING = Sorting(
@@ -180,24 +158,19 @@ async def create_charge(session: AsyncSession, case: Case, data: ChargeCreate) -
     session.add(charge)
     await session.flush()
     await replace_links(session, charge_people, {"charge_id": charge.id}, "person_id", data.named_person_ids)
-    await cite(session, charge, data.source_ids)
-    await session.refresh(charge)
-    return charge
+    return await finish(session, charge, None, data.source_ids)
 
 
 async def update_charge(session: AsyncSession, charge: Charge, data: ChargeUpdate) -> Charge:
+    before = snapshot(charge)
     changes = data.model_dump(exclude_unset=True)
     source_ids = changes.pop("source_ids", None)
     named = changes.pop("named_person_ids", None)
     await _check_charge_refs(session, {**changes, "named_person_ids": named})
     apply_changes(charge, changes)
-    await session.flush()
     if named is not None:
         await replace_links(session, charge_people, {"charge_id": charge.id}, "person_id", named)
-    if source_ids is not None:
-        await cite(session, charge, source_ids)
-    await session.refresh(charge)
-    return charge
+    return await finish(session, charge, before, source_ids)
 
 
 CHARGE_SORTING = Sorting(
@@ -253,26 +226,20 @@ async def create_sentence(session: AsyncSession, case: Case, data: SentenceCreat
     sentence = Sentence(case_id=case.id)
     apply_changes(sentence, fields)
     session.add(sentence)
-    await session.flush()
-    await cite(session, sentence, data.source_ids)
-    await session.refresh(sentence)
-    return sentence
+    return await finish(session, sentence, None, data.source_ids)
 
 
 async def update_sentence(
     session: AsyncSession, sentence: Sentence, data: SentenceUpdate, settings: Settings
 ) -> Sentence:
+    before = snapshot(sentence)
     changes = data.model_dump(exclude_unset=True)
     source_ids = changes.pop("source_ids", None)
     await _check_sentence_refs(session, changes)
     if "parole_fraction" in changes and changes["parole_fraction"] is None:
         changes["parole_fraction"] = settings.default_parole_fraction
     apply_changes(sentence, changes)
-    await session.flush()
-    if source_ids is not None:
-        await cite(session, sentence, source_ids)
-    await session.refresh(sentence)
-    return sentence
+    return await finish(session, sentence, before, source_ids)
 
 
 SENTENCE_SORTING = Sorting(
@@ -308,6 +275,4 @@ def sentences_query(
 
 
 async def delete_case_record(session: AsyncSession, record: Participant | Charge | Sentence) -> None:
-    await uncite(session, record.record_type, [record.id])
-    await session.delete(record)
-    await session.flush()
+    await soft_delete(session, record)

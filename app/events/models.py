@@ -7,6 +7,8 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from app.dates import EDTF_MAX_LENGTH
 from app.db import Base, Record
+from app.organizations.models import Organization
+from app.people.models import Person
 from app.records import aggregated_ids, split_ids
 from app.sources.models import Cited
 
@@ -41,11 +43,13 @@ class Event(Cited, Record, Base):
 
     @declared_attr
     def person_ids_joined(cls) -> Mapped[str | None]:
-        return aggregated_ids(event_people.c.person_id, event_people.c.event_id == cls.id)
+        return aggregated_ids(event_people.c.person_id, Person.__table__, event_people.c.event_id == cls.id)
 
     @declared_attr
     def organization_ids_joined(cls) -> Mapped[str | None]:
-        return aggregated_ids(event_organizations.c.organization_id, event_organizations.c.event_id == cls.id)
+        return aggregated_ids(
+            event_organizations.c.organization_id, Organization.__table__, event_organizations.c.event_id == cls.id
+        )
 
     @property
     def person_ids(self) -> list[str]:

@@ -18,8 +18,8 @@ from app.search import service as search
 router = APIRouter(tags=["events"])
 
 
-async def load_event(event_id: str, session: SessionDep) -> Event:
-    return await get_or_404(session, Event, event_id, "event")
+async def load_event(event_id: str, session: SessionDep, request: Request) -> Event:
+    return http.loaded(request, await get_or_404(session, Event, event_id, "event"))
 
 
 EventDep = Annotated[Event, Depends(load_event)]
@@ -67,8 +67,7 @@ async def create_event(
     case: CaseDep, body: EventCreate, request: Request, response: Response, session: SessionDep
 ) -> EventRead:
     event = await service.create_event(session, case, body)
-    http.set_location(request, response, "getEvent", event_id=event.id)
-    return EventRead.model_validate(event)
+    return http.created(request, event, EventRead, "getEvent", event_id=event.id)
 
 
 @router.get("/events", name="listEvents", responses=http.LIST)
@@ -84,12 +83,12 @@ async def list_events(
 
 @router.get("/events/{event_id}", name="getEvent", responses=http.READ)
 async def get_event(event: EventDep) -> EventRead:
-    return EventRead.model_validate(event)
+    return http.record_response(event, EventRead)
 
 
 @router.patch("/events/{event_id}", name="updateEvent", responses=http.UPDATE)
 async def update_event(body: EventUpdate, event: EventDep, session: SessionDep) -> EventRead:
-    return EventRead.model_validate(await service.update_event(session, event, body))
+    return http.record_response(await service.update_event(session, event, body), EventRead)
 
 
 @router.delete("/events/{event_id}", status_code=204, name="deleteEvent", responses=http.DELETE)

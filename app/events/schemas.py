@@ -4,7 +4,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from app.dates import EDTFDate
-from app.schemas import CitedOut, IdList, Input, LongText, ShortText
+from app.schemas import CitedOut, IdList, LongText, RecordFields, ShortText
 
 
 class EventKind(StrEnum):
@@ -20,7 +20,7 @@ class EventKind(StrEnum):
     other = "other"
 
 
-class EventFields(Input):
+class EventFields(RecordFields):
     description: LongText | None = None
     quote: LongText | None = Field(default=None, description="Words said or written, verbatim.")
     person_ids: IdList = Field(default_factory=list, description="People involved.")

@@ -5,6 +5,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit.service import snapshot
 from app.cases.models import Case
 from app.events.models import Event, event_organizations, event_people
 from app.events.schemas import EventCreate, EventKind, EventUpdate
@@ -13,8 +14,7 @@ from app.listing import Sorting
 from app.organizations.models import Organization
 from app.people.models import Person
 from app.records import apply_changes, replace_links, require_ids
-from app.search import service as search
-from app.sources.service import cite, uncite
+from app.writes import finish, soft_delete
 
 
 async def _link(session: AsyncSession, event: Event, person_ids: Any, organization_ids: Any) -> None:
@@ -32,32 +32,22 @@ async def create_event(session: AsyncSession, case: Case, data: EventCreate) -> 
     session.add(event)
     await session.flush()
     await _link(session, event, data.person_ids, data.organization_ids)
-    await cite(session, event, data.source_ids)
-    await session.refresh(event)
-    await search.index(session, event)
-    return event
+    return await finish(session, event, None, data.source_ids)
 
 
 async def update_event(session: AsyncSession, event: Event, data: EventUpdate) -> Event:
+    before = snapshot(event)
     changes = data.model_dump(exclude_unset=True)
     source_ids = changes.pop("source_ids", None)
     person_ids = changes.pop("person_ids", None)
     organization_ids = changes.pop("organization_ids", None)
     apply_changes(event, changes)
-    await session.flush()
     await _link(session, event, person_ids, organization_ids)
-    if source_ids is not None:
-        await cite(session, event, source_ids)
-    await session.refresh(event)
-    await search.index(session, event)
-    return event
+    return await finish(session, event, before, source_ids)
 
 
 async def delete_event(session: AsyncSession, event: Event) -> None:
-    await uncite(session, Event.record_type, [event.id])
-    await search.unindex(session, Event.record_type, [event.id])
-    await session.delete(event)
-    await session.flush()
+    await soft_delete(session, event)
 
 
 SORTING = Sorting(

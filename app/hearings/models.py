@@ -3,10 +3,13 @@
 import datetime as dt
 
 from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from app.dates import EDTF_MAX_LENGTH
 from app.db import Base, Record
+from app.organizations.models import Organization
+from app.people.models import Person
+from app.records import shown_id
 from app.sources.models import Cited
 
 
@@ -26,6 +29,14 @@ class Hearing(Cited, Record, Base):
     public: Mapped[bool | None] = mapped_column(Boolean)
     summary: Mapped[str | None] = mapped_column(Text)
 
+    @declared_attr
+    def court_id_shown(cls) -> Mapped[str | None]:
+        return shown_id(cls.court_id, Organization.__table__)
+
+    @declared_attr
+    def judge_id_shown(cls) -> Mapped[str | None]:
+        return shown_id(cls.judge_id, Person.__table__)
+
 
 class Outcome(Cited, Record, Base):
     __tablename__ = "outcomes"
@@ -41,3 +52,11 @@ class Outcome(Cited, Record, Base):
     hearing_id: Mapped[str | None] = mapped_column(ForeignKey("hearings.id"), index=True)
     person_id: Mapped[str | None] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"), index=True)
     summary: Mapped[str | None] = mapped_column(Text)
+
+    @declared_attr
+    def hearing_id_shown(cls) -> Mapped[str | None]:
+        return shown_id(cls.hearing_id, Hearing.__table__)
+
+    @declared_attr
+    def person_id_shown(cls) -> Mapped[str | None]:
+        return shown_id(cls.person_id, Person.__table__)

@@ -17,8 +17,8 @@ from app.records import get_or_404
 router = APIRouter(tags=["outcomes"])
 
 
-async def load_outcome(outcome_id: str, session: SessionDep) -> Outcome:
-    return await get_or_404(session, Outcome, outcome_id, "outcome")
+async def load_outcome(outcome_id: str, session: SessionDep, request: Request) -> Outcome:
+    return http.loaded(request, await get_or_404(session, Outcome, outcome_id, "outcome"))
 
 
 OutcomeDep = Annotated[Outcome, Depends(load_outcome)]
@@ -68,8 +68,7 @@ async def create_outcome(
     case: CaseDep, body: OutcomeCreate, request: Request, response: Response, session: SessionDep
 ) -> OutcomeRead:
     outcome = await service.create_outcome(session, case, body)
-    http.set_location(request, response, "getOutcome", outcome_id=outcome.id)
-    return OutcomeRead.model_validate(outcome)
+    return http.created(request, outcome, OutcomeRead, "getOutcome", outcome_id=outcome.id)
 
 
 @router.get("/outcomes", name="listOutcomes", responses=http.LIST)
@@ -85,12 +84,12 @@ async def list_outcomes(
 
 @router.get("/outcomes/{outcome_id}", name="getOutcome", responses=http.READ)
 async def get_outcome(outcome: OutcomeDep) -> OutcomeRead:
-    return OutcomeRead.model_validate(outcome)
+    return http.record_response(outcome, OutcomeRead)
 
 
 @router.patch("/outcomes/{outcome_id}", name="updateOutcome", responses=http.UPDATE)
 async def update_outcome(body: OutcomeUpdate, outcome: OutcomeDep, session: SessionDep) -> OutcomeRead:
-    return OutcomeRead.model_validate(await service.update_outcome(session, outcome, body))
+    return http.record_response(await service.update_outcome(session, outcome, body), OutcomeRead)
 
 
 @router.delete("/outcomes/{outcome_id}", status_code=204, name="deleteOutcome", responses=http.DELETE)

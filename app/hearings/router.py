@@ -17,8 +17,8 @@ from app.records import get_or_404
 router = APIRouter(tags=["hearings"])
 
 
-async def load_hearing(hearing_id: str, session: SessionDep) -> Hearing:
-    return await get_or_404(session, Hearing, hearing_id, "hearing")
+async def load_hearing(hearing_id: str, session: SessionDep, request: Request) -> Hearing:
+    return http.loaded(request, await get_or_404(session, Hearing, hearing_id, "hearing"))
 
 
 HearingDep = Annotated[Hearing, Depends(load_hearing)]
@@ -64,8 +64,7 @@ async def create_hearing(
     case: CaseDep, body: HearingCreate, request: Request, response: Response, session: SessionDep
 ) -> HearingRead:
     hearing = await service.create_hearing(session, case, body)
-    http.set_location(request, response, "getHearing", hearing_id=hearing.id)
-    return HearingRead.model_validate(hearing)
+    return http.created(request, hearing, HearingRead, "getHearing", hearing_id=hearing.id)
 
 
 @router.get("/hearings", name="listHearings", responses=http.LIST)
@@ -81,12 +80,12 @@ async def list_hearings(
 
 @router.get("/hearings/{hearing_id}", name="getHearing", responses=http.READ)
 async def get_hearing(hearing: HearingDep) -> HearingRead:
-    return HearingRead.model_validate(hearing)
+    return http.record_response(hearing, HearingRead)
 
 
 @router.patch("/hearings/{hearing_id}", name="updateHearing", responses=http.UPDATE)
 async def update_hearing(body: HearingUpdate, hearing: HearingDep, session: SessionDep) -> HearingRead:
-    return HearingRead.model_validate(await service.update_hearing(session, hearing, body))
+    return http.record_response(await service.update_hearing(session, hearing, body), HearingRead)
 
 
 @router.delete("/hearings/{hearing_id}", status_code=204, name="deleteHearing", responses=http.DELETE)

@@ -1,10 +1,10 @@
 import datetime as dt
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
 from app.dates import EDTFDate
-from app.schemas import CitedOut, IdList, Input, LongText, RecordId, ShortText
+from app.schemas import CitedOut, IdList, LongText, RecordFields, RecordId, ShortText
 
 
 class HearingKind(StrEnum):
@@ -33,7 +33,7 @@ class OutcomeKind(StrEnum):
     other = "other"
 
 
-class HearingFields(Input):
+class HearingFields(RecordFields):
     location: ShortText | None = Field(default=None, examples=["Penal colony outside Almaty"])
     court_id: RecordId | None = Field(default=None, description="The court (an organization).")
     judge_id: RecordId | None = Field(default=None, description="The presiding judge (a person).")
@@ -61,13 +61,13 @@ class HearingRead(CitedOut):
     date_earliest: dt.date
     date_latest: dt.date
     location: str | None
-    court_id: str | None
-    judge_id: str | None
+    court_id: str | None = Field(validation_alias=AliasChoices("court_id_shown", "court_id"))
+    judge_id: str | None = Field(validation_alias=AliasChoices("judge_id_shown", "judge_id"))
     public: bool | None
     summary: str | None
 
 
-class OutcomeFields(Input):
+class OutcomeFields(RecordFields):
     hearing_id: RecordId | None = Field(default=None, description="The hearing that decided it, if any.")
     person_id: RecordId | None = Field(default=None, description="Whom the decision concerns.")
     summary: LongText | None = None
@@ -90,6 +90,6 @@ class OutcomeRead(CitedOut):
     date: str
     date_earliest: dt.date
     date_latest: dt.date
-    hearing_id: str | None
-    person_id: str | None
+    hearing_id: str | None = Field(validation_alias=AliasChoices("hearing_id_shown", "hearing_id"))
+    person_id: str | None = Field(validation_alias=AliasChoices("person_id_shown", "person_id"))
     summary: str | None

@@ -5,6 +5,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit.service import snapshot
 from app.cases.models import Case
 from app.errors import Invalid
 from app.filters import within_dates
@@ -21,7 +22,7 @@ from app.listing import Sorting
 from app.organizations.models import Organization
 from app.people.models import Person
 from app.records import apply_changes, refuse_if_referenced, require_ids
-from app.sources.service import cite, uncite
+from app.writes import finish, soft_delete
 
 
 async def _check_hearing_refs(session: AsyncSession, changes: dict[str, Any]) -> None:
@@ -37,29 +38,22 @@ async def create_hearing(session: AsyncSession, case: Case, data: HearingCreate)
     hearing = Hearing(case_id=case.id)
     apply_changes(hearing, fields)
     session.add(hearing)
-    await session.flush()
-    await cite(session, hearing, data.source_ids)
-    await session.refresh(hearing)
-    return hearing
+    return await finish(session, hearing, None, data.source_ids)
 
 
 async def update_hearing(session: AsyncSession, hearing: Hearing, data: HearingUpdate) -> Hearing:
+    before = snapshot(hearing)
     changes = data.model_dump(exclude_unset=True)
     source_ids = changes.pop("source_ids", None)
     await _check_hearing_refs(session, changes)
     apply_changes(hearing, changes)
-    await session.flush()
-    if source_ids is not None:
-        await cite(session, hearing, source_ids)
-    await session.refresh(hearing)
-    return hearing
+    return await finish(session, hearing, before, source_ids)
 
 
 async def delete_hearing(session: AsyncSession, hearing: Hearing) -> None:
-    await refuse_if_referenced(session, "hearing", hearing.id, {"outcomes": Outcome.hearing_id})
-    await uncite(session, Hearing.record_type, [hearing.id])
-    await session.delete(hearing)
-    await session.flush()
+    outcomes = select(Outcome.id).where(Outcome.hearing_id == hearing.id)
+    await refuse_if_referenced(session, "hearing", hearing.id, {"outcomes": outcomes})
+    await soft_delete(session, hearing)
 
 
 def _dated_sorting(model: type) -> Sorting:
@@ -120,28 +114,20 @@ async def create_outcome(session: AsyncSession, case: Case, data: OutcomeCreate)
     outcome = Outcome(case_id=case.id)
     apply_changes(outcome, fields)
     session.add(outcome)
-    await session.flush()
-    await cite(session, outcome, data.source_ids)
-    await session.refresh(outcome)
-    return outcome
+    return await finish(session, outcome, None, data.source_ids)
 
 
 async def update_outcome(session: AsyncSession, outcome: Outcome, data: OutcomeUpdate) -> Outcome:
+    before = snapshot(outcome)
     changes = data.model_dump(exclude_unset=True)
     source_ids = changes.pop("source_ids", None)
     await _check_outcome_refs(session, outcome.case_id, changes)
     apply_changes(outcome, changes)
-    await session.flush()
-    if source_ids is not None:
-        await cite(session, outcome, source_ids)
-    await session.refresh(outcome)
-    return outcome
+    return await finish(session, outcome, before, source_ids)
 
 
 async def delete_outcome(session: AsyncSession, outcome: Outcome) -> None:
-    await uncite(session, Outcome.record_type, [outcome.id])
-    await session.delete(outcome)
-    await session.flush()
+    await soft_delete(session, outcome)
 
 
 def outcomes_query(

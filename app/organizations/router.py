@@ -21,8 +21,8 @@ from app.search import service as search
 router = APIRouter(prefix="/organizations", tags=["organizations"])
 
 
-async def load_organization(organization_id: str, session: SessionDep) -> Organization:
-    return await get_or_404(session, Organization, organization_id, "organization")
+async def load_organization(organization_id: str, session: SessionDep, request: Request) -> Organization:
+    return http.loaded(request, await get_or_404(session, Organization, organization_id, "organization"))
 
 
 OrganizationDep = Annotated[Organization, Depends(load_organization)]
@@ -49,20 +49,19 @@ async def create_organization(
     body: OrganizationCreate, request: Request, response: Response, session: SessionDep
 ) -> OrganizationRead:
     organization = await service.create_organization(session, body)
-    http.set_location(request, response, "getOrganization", organization_id=organization.id)
-    return OrganizationRead.model_validate(organization)
+    return http.created(request, organization, OrganizationRead, "getOrganization", organization_id=organization.id)
 
 
 @router.get("/{organization_id}", name="getOrganization", responses=http.READ)
 async def get_organization(organization: OrganizationDep) -> OrganizationRead:
-    return OrganizationRead.model_validate(organization)
+    return http.record_response(organization, OrganizationRead)
 
 
 @router.patch("/{organization_id}", name="updateOrganization", responses=http.UPDATE)
 async def update_organization(
     body: OrganizationUpdate, organization: OrganizationDep, session: SessionDep
 ) -> OrganizationRead:
-    return OrganizationRead.model_validate(await service.update_organization(session, organization, body))
+    return http.record_response(await service.update_organization(session, organization, body), OrganizationRead)
 
 
 @router.delete("/{organization_id}", status_code=204, name="deleteOrganization", responses=http.DELETE)

@@ -2,7 +2,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from app.schemas import CitedOut, CountryCode, IdList, Input, LongText, ShortText
+from app.schemas import CitedOut, CountryCode, IdList, LongText, RecordFields, ShortText
 
 
 class OrganizationKind(StrEnum):
@@ -17,7 +17,7 @@ class OrganizationKind(StrEnum):
     other = "other"
 
 
-class OrganizationFields(Input):
+class OrganizationFields(RecordFields):
     country: CountryCode | None = None
     description: LongText | None = None
     source_ids: IdList = Field(default_factory=list)

@@ -1,40 +1,32 @@
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit.service import snapshot
 from app.cases.models import Sentence
-from app.events.models import event_organizations
+from app.events.models import Event, event_organizations
 from app.hearings.models import Hearing
 from app.listing import Sorting
 from app.organizations.models import Organization
 from app.organizations.schemas import OrganizationCreate, OrganizationKind, OrganizationUpdate
 from app.records import apply_changes, refuse_if_referenced
-from app.search import service as search
-from app.sources.service import cite, uncite
+from app.writes import finish, soft_delete
 
 
 async def create_organization(session: AsyncSession, data: OrganizationCreate) -> Organization:
     organization = Organization()
     apply_changes(organization, data.model_dump(exclude={"source_ids"}))
     session.add(organization)
-    await session.flush()
-    await cite(session, organization, data.source_ids)
-    await session.refresh(organization)
-    await search.index(session, organization)
-    return organization
+    return await finish(session, organization, None, data.source_ids)
 
 
 async def update_organization(
     session: AsyncSession, organization: Organization, data: OrganizationUpdate
 ) -> Organization:
+    before = snapshot(organization)
     changes = data.model_dump(exclude_unset=True)
     source_ids = changes.pop("source_ids", None)
     apply_changes(organization, changes)
-    await session.flush()
-    if source_ids is not None:
-        await cite(session, organization, source_ids)
-    await session.refresh(organization)
-    await search.index(session, organization)
-    return organization
+    return await finish(session, organization, before, source_ids)
 
 
 async def delete_organization(session: AsyncSession, organization: Organization) -> None:
@@ -43,15 +35,14 @@ async def delete_organization(session: AsyncSession, organization: Organization)
         "organization",
         organization.id,
         {
-            "hearings (as court)": Hearing.court_id,
-            "sentences (as facility)": Sentence.facility_id,
-            "events": event_organizations.c.organization_id,
+            "hearings (as court)": select(Hearing.id).where(Hearing.court_id == organization.id),
+            "sentences (as facility)": select(Sentence.id).where(Sentence.facility_id == organization.id),
+            "events": select(Event.id)
+            .join(event_organizations, event_organizations.c.event_id == Event.id)
+            .where(event_organizations.c.organization_id == organization.id),
         },
     )
-    await uncite(session, Organization.record_type, [organization.id])
-    await search.unindex(session, Organization.record_type, [organization.id])
-    await session.delete(organization)
-    await session.flush()
+    await soft_delete(session, organization)
 
 
 SORTING = Sorting(

@@ -1,6 +1,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from app import http
 from app.cases.schemas import ParticipantRole
@@ -17,8 +18,8 @@ from app.search import service as search
 router = APIRouter(prefix="/people", tags=["people"])
 
 
-async def load_person(person_id: str, session: SessionDep) -> Person:
-    return await get_or_404(session, Person, person_id, "person")
+async def load_person(person_id: str, session: SessionDep, request: Request) -> Person:
+    return http.loaded(request, await get_or_404(session, Person, person_id, "person"))
 
 
 PersonDep = Annotated[Person, Depends(load_person)]
@@ -45,19 +46,19 @@ async def list_people(
 @router.post("", status_code=201, name="createPerson", responses=http.CREATE)
 async def create_person(body: PersonCreate, request: Request, response: Response, session: SessionDep) -> PersonRead:
     person = await service.create_person(session, body)
-    http.set_location(request, response, "getPerson", person_id=person.id)
-    return PersonRead.model_validate(person)
+    return http.created(request, person, PersonRead, "getPerson", person_id=person.id)
 
 
-@router.get("/{person_id}", name="getPerson", responses=http.READ)
-async def get_person(person: PersonDep, session: SessionDep) -> PersonDetail:
-    detail = PersonRead.model_validate(person).model_dump()
-    return PersonDetail(**detail, participations=await service.participations(session, person.id))
+@router.get("/{person_id}", name="getPerson", responses=http.READ, response_model=PersonDetail)
+async def get_person(person: PersonDep, session: SessionDep) -> JSONResponse:
+    detail = PersonRead.model_validate(person).model_dump(mode="json")
+    participations = [p.model_dump(mode="json") for p in await service.participations(session, person.id)]
+    return JSONResponse({**detail, "participations": participations}, headers={"ETag": http.etag(person)})
 
 
 @router.patch("/{person_id}", name="updatePerson", responses=http.UPDATE)
 async def update_person(body: PersonUpdate, person: PersonDep, session: SessionDep) -> PersonRead:
-    return PersonRead.model_validate(await service.update_person(session, person, body))
+    return http.record_response(await service.update_person(session, person, body), PersonRead)
 
 
 @router.delete("/{person_id}", status_code=204, name="deletePerson", responses=http.DELETE)

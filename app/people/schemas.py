@@ -4,10 +4,10 @@ from pydantic import Field
 
 from app.cases.schemas import ParticipantRole
 from app.dates import EDTFDate
-from app.schemas import CitedOut, CountryCode, IdList, Input, LongText, Output, ShortText
+from app.schemas import CitedOut, CountryCode, IdList, LongText, Output, RecordFields, ShortText
 
 
-class PersonFields(Input):
+class PersonFields(RecordFields):
     aliases: list[ShortText] = Field(
         default_factory=list,
         max_length=50,

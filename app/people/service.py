@@ -1,40 +1,32 @@
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit.service import snapshot
 from app.cases.models import Case, Charge, Participant, Sentence, charge_people
 from app.cases.schemas import ParticipantRole
 from app.dates import EARLIEST_DAY
-from app.events.models import event_people
+from app.events.models import Event, event_people
 from app.hearings.models import Hearing, Outcome
 from app.listing import Sorting
 from app.people.models import Person
 from app.people.schemas import Participation, PersonCreate, PersonUpdate
 from app.records import apply_changes, refuse_if_referenced
-from app.search import service as search
-from app.sources.service import cite, uncite
+from app.writes import finish, soft_delete
 
 
 async def create_person(session: AsyncSession, data: PersonCreate) -> Person:
     person = Person()
     apply_changes(person, data.model_dump(exclude={"source_ids"}))
     session.add(person)
-    await session.flush()
-    await cite(session, person, data.source_ids)
-    await session.refresh(person)
-    await search.index(session, person)
-    return person
+    return await finish(session, person, None, data.source_ids)
 
 
 async def update_person(session: AsyncSession, person: Person, data: PersonUpdate) -> Person:
+    before = snapshot(person)
     changes = data.model_dump(exclude_unset=True)
     source_ids = changes.pop("source_ids", None)
     apply_changes(person, changes)
-    await session.flush()
-    if source_ids is not None:
-        await cite(session, person, source_ids)
-    await session.refresh(person)
-    await search.index(session, person)
-    return person
+    return await finish(session, person, before, source_ids)
 
 
 async def delete_person(session: AsyncSession, person: Person) -> None:
@@ -43,19 +35,20 @@ async def delete_person(session: AsyncSession, person: Person) -> None:
         "person",
         person.id,
         {
-            "participants": Participant.person_id,
-            "charges": Charge.person_id,
-            "charges (named people)": charge_people.c.person_id,
-            "sentences": Sentence.person_id,
-            "hearings (as judge)": Hearing.judge_id,
-            "outcomes": Outcome.person_id,
-            "events": event_people.c.person_id,
+            "participants": select(Participant.id).where(Participant.person_id == person.id),
+            "charges": select(Charge.id).where(Charge.person_id == person.id),
+            "charges (named people)": select(Charge.id)
+            .join(charge_people, charge_people.c.charge_id == Charge.id)
+            .where(charge_people.c.person_id == person.id),
+            "sentences": select(Sentence.id).where(Sentence.person_id == person.id),
+            "hearings (as judge)": select(Hearing.id).where(Hearing.judge_id == person.id),
+            "outcomes": select(Outcome.id).where(Outcome.person_id == person.id),
+            "events": select(Event.id)
+            .join(event_people, event_people.c.event_id == Event.id)
+            .where(event_people.c.person_id == person.id),
         },
     )
-    await uncite(session, Person.record_type, [person.id])
-    await search.unindex(session, Person.record_type, [person.id])
-    await session.delete(person)
-    await session.flush()
+    await soft_delete(session, person)
 
 
 async def participations(session: AsyncSession, person_id: str) -> list[Participation]:

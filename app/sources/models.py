@@ -13,6 +13,7 @@ class Source(Record, Base):
     """Where a fact comes from: an article, a court document, a social-media post."""
 
     __tablename__ = "sources"
+    record_type = "source"
 
     title: Mapped[str] = mapped_column(String(500))
     url: Mapped[str | None] = mapped_column(String(2000))
@@ -43,6 +44,7 @@ class Cited:
     def source_ids_joined(cls) -> Mapped[str | None]:
         return aggregated_ids(
             citations.c.source_id,
+            Source.__table__,
             citations.c.record_type == cls.record_type,
             citations.c.record_id == cls.id,  # type: ignore[attr-defined]
         )

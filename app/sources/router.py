@@ -14,8 +14,8 @@ from app.sources.schemas import SourceCreate, SourceRead, SourceUpdate
 router = APIRouter(prefix="/sources", tags=["sources"])
 
 
-async def load_source(source_id: str, session: SessionDep) -> Source:
-    return await get_or_404(session, Source, source_id, "source")
+async def load_source(source_id: str, session: SessionDep, request: Request) -> Source:
+    return http.loaded(request, await get_or_404(session, Source, source_id, "source"))
 
 
 SourceDep = Annotated[Source, Depends(load_source)]
@@ -29,18 +29,17 @@ async def list_sources(request: Request, session: SessionDep, params: ListDep) -
 @router.post("", status_code=201, name="createSource", responses=http.CREATE)
 async def create_source(body: SourceCreate, request: Request, response: Response, session: SessionDep) -> SourceRead:
     source = await service.create_source(session, body)
-    http.set_location(request, response, "getSource", source_id=source.id)
-    return SourceRead.model_validate(source)
+    return http.created(request, source, SourceRead, "getSource", source_id=source.id)
 
 
 @router.get("/{source_id}", name="getSource", responses=http.READ)
 async def get_source(source: SourceDep) -> SourceRead:
-    return SourceRead.model_validate(source)
+    return http.record_response(source, SourceRead)
 
 
 @router.patch("/{source_id}", name="updateSource", responses=http.UPDATE)
 async def update_source(body: SourceUpdate, source: SourceDep, session: SessionDep) -> SourceRead:
-    return SourceRead.model_validate(await service.update_source(session, source, body))
+    return http.record_response(await service.update_source(session, source, body), SourceRead)
 
 
 @router.delete("/{source_id}", status_code=204, name="deleteSource", responses=http.DELETE)

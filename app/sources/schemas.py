@@ -3,10 +3,10 @@ import datetime as dt
 from pydantic import Field
 
 from app.dates import EDTFDate
-from app.schemas import Input, LongText, RecordOut, ShortText, Url
+from app.schemas import LongText, RecordFields, RecordOut, ShortText, Url
 
 
-class SourceFields(Input):
+class SourceFields(RecordFields):
     url: Url | None = Field(
         default=None, examples=["https://eurasianet.org/kazakhstan-jailed-opposition-leader-refused-parole"]
     )

@@ -1,17 +1,35 @@
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from app import http
 from app.cases.dependencies import CaseDep
 from app.dates import edtf_bounds
 from app.db import SessionDep
 from app.errors import BadQuery
+from app.exports.timelinejs import to_timelinejs
 from app.filters import DateFrom, DateTo, choices
+from app.listing import csv_lines
 from app.timeline import service
-from app.timeline.schemas import ItemType, Timeline
+from app.timeline.schemas import ItemType, Timeline, TimelineItem
 
 router = APIRouter(tags=["timeline"])
+
+TimelineFormat = Literal["json", "csv", "timelinejs"]
+CSV_COLUMNS = [name for name, field in TimelineItem.model_fields.items() if not field.exclude]
+
+TIMELINE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The timeline (JSON). With `format=csv` or `Accept: text/csv`: one CSV row per item, "
+        "lists as JSON arrays. With `format=timelinejs`: the same items as Knight Lab TimelineJS3 JSON "
+        "(https://timeline.knightlab.com/docs/json-format.html), one event per item, each with the EDTF "
+        "date as its `display_date`.",
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    },
+    **http.READ,
+    **http.problem_responses(422),  # a `format` or `order` outside its choices
+}
 
 
 def _bounds(value: str | None, param: str):  # noqa: ANN202
@@ -23,29 +41,61 @@ def _bounds(value: str | None, param: str):  # noqa: ANN202
         raise BadQuery(f"{param}: {exc}") from None
 
 
+def _chosen_format(request: Request, format: TimelineFormat | None) -> TimelineFormat:
+    # The same negotiation as the lists (app.listing.wants_csv): an explicit format wins over Accept.
+    if format is not None:
+        return format
+    accept = request.headers.get("accept", "")
+    return "csv" if "text/csv" in accept and "application/json" not in accept else "json"
+
+
 @router.get(
     "/cases/{case_id}/timeline",
     name="getCaseTimeline",
-    responses=http.READ,
+    response_model=Timeline,
+    responses=TIMELINE_RESPONSES,
     description="Every hearing, outcome, event, dated charge, sentence start and participant change of "
     "the case, in chronological order: earliest possible day first and, on the same day, the vaguer "
-    "date first. `from`/`to` keep the items whose dates may fall in the window.",
+    "date first. `from`/`to` keep the items whose dates may fall in the window. Also as CSV and as "
+    "TimelineJS JSON (`format`).",
 )
 async def get_case_timeline(
     case: CaseDep,
     session: SessionDep,
+    request: Request,
+    response: Response,
     types: Annotated[
         str | None, Query(description="Item types, comma-separated.", examples=["hearing,outcome"])
     ] = None,
     date_from: Annotated[DateFrom, Query(alias="from")] = None,
     date_to: Annotated[DateTo, Query(alias="to")] = None,
     order: Annotated[Literal["asc", "desc"], Query()] = "asc",
-) -> Timeline:
+    format: Annotated[
+        TimelineFormat | None,
+        Query(
+            description="`json` (the default), `csv` (the same as `Accept: text/csv`: one row per item) or "
+            "`timelinejs` (Knight Lab TimelineJS3 JSON, ready to load into a TimelineJS embed)."
+        ),
+    ] = None,
+) -> Timeline | Response:
     picked = choices(types, ItemType, "types")
-    return await service.case_timeline(
+    chosen = _chosen_format(request, format)
+    timeline = await service.case_timeline(
         session,
         case,
         types=set(picked) if picked else None,
         window=(_bounds(date_from, "from"), _bounds(date_to, "to")),
         descending=order == "desc",
     )
+    vary = {"Vary": "Accept"}  # the same URL answers JSON or CSV depending on Accept
+    if chosen == "csv":
+        rows = [item.model_dump(mode="json") for item in timeline.items]
+        return Response(
+            csv_lines(CSV_COLUMNS, rows, with_header=True),
+            media_type="text/csv; charset=utf-8",
+            headers={**vary, "Content-Disposition": f'attachment; filename="case-{case.id}-timeline.csv"'},
+        )
+    if chosen == "timelinejs":
+        return JSONResponse(to_timelinejs(timeline, case.title), headers=vary)
+    response.headers.update(vary)
+    return timeline

@@ -28,14 +28,8 @@ def _humanize(kind: str) -> str:
 
 
 def _sort_key(item: TimelineItem) -> tuple[Any, ...]:
-    return (
-        item.date_earliest,
-        -item.date_latest.toordinal(),
-        RANK[item.type],
-        item.recorded,
-        item.id,
-        item.phase or "",
-    )
+    phase = 1 if item.phase == "end" else 0  # a role held for one day starts before it ends
+    return (item.date_earliest, -item.date_latest.toordinal(), RANK[item.type], item.recorded, item.id, phase)
 
 
 def _item(
@@ -71,12 +65,12 @@ def _hearing(h: Hearing) -> TimelineItem:
     title = f"{_humanize(h.kind)} hearing" + (f" at {h.location}" if h.location else "")
     if h.public is False:
         title += " (closed to the public)"
-    orgs = [h.court_id] if h.court_id else []
-    return _item(ItemType.hearing, h, h.kind, title, [h.judge_id], text=h.summary, organization_ids=orgs)
+    orgs = [h.court_id_shown] if h.court_id_shown else []
+    return _item(ItemType.hearing, h, h.kind, title, [h.judge_id_shown], text=h.summary, organization_ids=orgs)
 
 
 def _outcome(o: Outcome) -> TimelineItem:
-    return _item(ItemType.outcome, o, o.kind, _humanize(o.kind), [o.person_id], text=o.summary)
+    return _item(ItemType.outcome, o, o.kind, _humanize(o.kind), [o.person_id_shown], text=o.summary)
 
 
 def _event(e: Event) -> TimelineItem:
@@ -93,19 +87,19 @@ def _event(e: Event) -> TimelineItem:
 
 def _charge(c: Charge) -> TimelineItem:
     title = f"Charged: {c.description}" + (f" ({c.statute})" if c.statute else "")
-    return _item(ItemType.charge, c, c.status, title, [c.person_id, *c.named_person_ids])
+    return _item(ItemType.charge, c, c.status, title, [c.person_id_shown, *c.named_person_ids])
 
 
 def _sentence(s: Sentence) -> TimelineItem:
     term = f"{s.term_months} months of " if s.term_months is not None else ""
     title = f"Sentence begins: {term}{s.kind.replace('_', ' ')}"
-    orgs = [s.facility_id] if s.facility_id else []
+    orgs = [s.facility_id_shown] if s.facility_id_shown else []
     return _item(
         ItemType.sentence,
         s,
         s.kind,
         title,
-        [s.person_id],
+        [s.person_id_shown],
         text=s.note,
         date_field="start_date",
         phase="start",

@@ -39,7 +39,11 @@ POSTGRES_INDEX = (
 
 
 def _backfill(dialect: str) -> None:
-    aliases = "people.aliases::text" if dialect == "postgresql" else "people.aliases"
+    # The aliases themselves, space-separated (their JSON text would escape non-Latin letters).
+    if dialect == "postgresql":
+        aliases = "(SELECT string_agg(value, ' ') FROM json_array_elements_text(people.aliases::json))"
+    else:
+        aliases = "(SELECT group_concat(value, ' ') FROM json_each(people.aliases))"
     statements = [
         "INSERT INTO search_documents (record_type, record_id, title, body) "
         f"SELECT 'person', id, name || ' ' || coalesce({aliases}, ''), coalesce(description, '') FROM people",

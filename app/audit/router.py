@@ -1,0 +1,167 @@
+"""History, restore and purge for every kind of record; the audit log; the changes feed."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app import http
+from app.audit import service
+from app.audit.models import AuditEntry
+from app.audit.schemas import Action, AuditEntryRead, ChangesPage
+from app.auth.dependencies import AdminDep, ReaderDep
+from app.db import SessionDep, utcnow
+from app.errors import BadQuery, Conflict, NotFound
+from app.events.models import Event
+from app.listing import ListDep, Sorting, respond
+from app.pagination import Page
+from app.resources import RESOURCES, Resource
+from app.search import service as search
+from app.sources.citations import uncite
+from app.visibility import INCLUDE_DELETED, INSIDE_A_CASE
+
+router = APIRouter(tags=["history"])
+
+AUDIT_SORTING = Sorting({"seq": AuditEntry.seq, "at": AuditEntry.at}, default="seq", id_column=AuditEntry.seq)
+MAX_CHANGES = 1000
+
+
+async def _any_state(session: SessionDep, resource: Resource, record_id: str) -> Any:
+    """The record whether deleted or not (restore, purge and history deal with deleted ones)."""
+    found = await session.scalar(
+        select(resource.model).where(resource.model.id == record_id).execution_options(**{INCLUDE_DELETED: True})
+    )
+    if found is None:
+        raise NotFound(f"No {resource.name} with id {record_id!r}")
+    return found
+
+
+def _history_route(resource: Resource) -> Any:
+    async def history(
+        record_id: str, request: Request, session: SessionDep, params: ListDep, viewer: ReaderDep
+    ) -> Response:
+        await _any_state(session, resource, record_id)
+        stmt = service.entries_query(resource.record_type, record_id)
+        return await respond(request, session, stmt, AuditEntryRead, AUDIT_SORTING, params)
+
+    return history
+
+
+def _restore_route(resource: Resource) -> Any:
+    async def restore(record_id: str, session: SessionDep, viewer: AdminDep) -> JSONResponse:
+        record = await _any_state(session, resource, record_id)
+        if record.deleted_at is None:
+            raise Conflict(f"The {resource.name} {record_id!r} is not deleted.")
+        record.deleted_at = None
+        record.updated_at = utcnow()
+        await session.flush()
+        await session.refresh(record)
+        await service.log(session, "restore", record, None, service.snapshot(record))
+        return http.record_response(record, resource.read)
+
+    return restore
+
+
+def _purge_route(resource: Resource) -> Any:
+    async def purge(record_id: str, session: SessionDep, viewer: AdminDep) -> None:
+        record = await _any_state(session, resource, record_id)
+        if record.deleted_at is None:
+            raise Conflict(f"Delete the {resource.name} first; only deleted records can be purged.")
+        before = service.snapshot(record)
+        if resource.record_type == "case":  # the database removes what is inside; drop its citations and index
+            for inner in INSIDE_A_CASE:
+                await uncite(session, inner.record_type, select(inner.id).where(inner.case_id == record.id))
+            await search.unindex(session, "event", select(Event.id).where(Event.case_id == record.id))
+        if resource.record_type != "source":
+            await uncite(session, resource.record_type, [record.id])
+        if resource.searchable:
+            await search.unindex(session, resource.record_type, [record.id])
+        await session.delete(record)
+        try:
+            async with session.begin_nested():
+                await session.flush()
+        except IntegrityError:
+            raise Conflict(
+                f"Other records (perhaps deleted ones) still refer to this {resource.name}; purge them first."
+            ) from None
+        await service.log(session, "purge", record, before, None)
+
+    return purge
+
+
+for resource in RESOURCES:
+    title = resource.name.capitalize()
+    router.add_api_route(
+        f"/{resource.path}/{{record_id}}/history",
+        _history_route(resource),
+        methods=["GET"],
+        name=f"get{title}History",
+        response_model=Page[AuditEntryRead],
+        responses=http.READ | http.problem_responses(403),
+        tags=["history"],
+        description=f"Every change to the {resource.name}, oldest first (reader rights).",
+    )
+    router.add_api_route(
+        f"/{resource.path}/{{record_id}}/restore",
+        _restore_route(resource),
+        methods=["POST"],
+        name=f"restore{title}",
+        response_model=resource.read,
+        responses=http.problem_responses(401, 403, 404, 409),
+        tags=["history"],
+        description=f"Bring back a deleted {resource.name} (admin).",
+    )
+    router.add_api_route(
+        f"/{resource.path}/{{record_id}}/purge",
+        _purge_route(resource),
+        methods=["POST"],
+        status_code=204,
+        name=f"purge{title}",
+        responses=http.problem_responses(401, 403, 404, 409),
+        tags=["history"],
+        description=f"Remove a deleted {resource.name} for good (admin). The audit log keeps its history.",
+    )
+
+
+@router.get("/audit", name="listAuditEntries", responses=http.LIST | http.problem_responses(403))
+async def list_audit_entries(
+    request: Request,
+    session: SessionDep,
+    params: ListDep,
+    viewer: AdminDep,
+    actor: Annotated[str | None, Query(max_length=100, description="Name of the token.")] = None,
+    record_type: Annotated[str | None, Query(max_length=20, examples=["hearing"])] = None,
+    action: Annotated[Action | None, Query()] = None,
+) -> Page[AuditEntryRead]:
+    stmt = service.entries_query(record_type)
+    if actor is not None:
+        stmt = stmt.where(AuditEntry.actor == actor)
+    if action is not None:
+        stmt = stmt.where(AuditEntry.action == action)
+    return await respond(request, session, stmt, AuditEntryRead, AUDIT_SORTING, params)
+
+
+@router.get(
+    "/changes",
+    name="listChanges",
+    responses=http.LIST | http.problem_responses(403),
+    description="Every change in commit order, deletions included, with each record's state after it: "
+    "start with `since=0`, keep the `next` value and ask again later for what happened since (reader rights).",
+)
+async def list_changes(
+    session: SessionDep,
+    viewer: ReaderDep,
+    since: Annotated[str, Query(max_length=20, description="`next` of the previous call; 0 to start.")] = "0",
+    limit: Annotated[int, Query(ge=1, le=MAX_CHANGES)] = 100,
+) -> ChangesPage:
+    if not since.isdigit():
+        raise BadQuery("since: expected the `next` value of a previous call (a number), or 0")
+    rows = (
+        await session.scalars(
+            select(AuditEntry).where(AuditEntry.seq > int(since)).order_by(AuditEntry.seq).limit(limit)
+        )
+    ).all()
+    next_since = str(rows[-1].seq) if rows else since
+    return ChangesPage(items=[AuditEntryRead.model_validate(r) for r in rows], next=next_since)

@@ -1,0 +1,36 @@
+"""What every write ends with, in the same transaction: citations, search index, audit entry.
+
+Services set a record's own fields and links; these finish the job the same way for every kind.
+"""
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.db import utcnow
+from app.resources import BY_TYPE
+from app.search import service as search
+from app.sources.citations import cite
+
+
+async def finish(
+    session: AsyncSession, record: Any, before: dict[str, Any] | None, source_ids: list[str] | None = None
+) -> Any:
+    """Complete a create (``before`` None) or an update: cite, reload derived fields, index, audit."""
+    await session.flush()
+    if source_ids is not None:
+        await cite(session, record, source_ids)
+    await session.refresh(record)
+    if BY_TYPE[record.record_type].searchable:
+        await search.index(session, record)
+    await audit.log(session, "create" if before is None else "update", record, before, audit.snapshot(record))
+    return record
+
+
+async def soft_delete(session: AsyncSession, record: Any) -> None:
+    """Hide a record everywhere; an admin can restore it, or purge it for good."""
+    before = audit.snapshot(record)
+    record.deleted_at = utcnow()
+    await session.flush()
+    await audit.log(session, "delete", record, before, None)
