@@ -11,6 +11,7 @@ from app.errors import BadQuery
 from app.exports.timelinejs import to_timelinejs
 from app.filters import DateFrom, DateTo, choices
 from app.listing import csv_lines
+from app.pagination import MAX_LIMIT, link_next
 from app.timeline import service
 from app.timeline.schemas import ItemType, Timeline, TimelineItem
 
@@ -70,6 +71,10 @@ async def get_case_timeline(
     date_from: Annotated[DateFrom, Query(alias="from")] = None,
     date_to: Annotated[DateTo, Query(alias="to")] = None,
     order: Annotated[Literal["asc", "desc"], Query()] = "asc",
+    limit: Annotated[
+        int | None, Query(ge=1, le=MAX_LIMIT, description="Items per page; without it, the whole timeline.")
+    ] = None,
+    cursor: Annotated[str | None, Query(max_length=1000, description="The `next` value of the previous page.")] = None,
     format: Annotated[
         TimelineFormat | None,
         Query(
@@ -86,6 +91,8 @@ async def get_case_timeline(
         types=set(picked) if picked else None,
         window=(_bounds(date_from, "from"), _bounds(date_to, "to")),
         descending=order == "desc",
+        limit=limit,
+        cursor=cursor,
     )
     vary = {"Vary": "Accept"}  # the same URL answers JSON or CSV depending on Accept
     if chosen == "csv":
@@ -98,4 +105,5 @@ async def get_case_timeline(
     if chosen == "timelinejs":
         return JSONResponse(to_timelinejs(timeline, case.title), headers=vary)
     response.headers.update(vary)
+    link_next(request, response, timeline.next)
     return timeline

@@ -36,5 +36,8 @@ class TimelineItem(BaseModel):
 
 
 class Timeline(BaseModel):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     case_id: str
     items: list[TimelineItem]
+    next: str | None = Field(default=None, description="With `limit`: the cursor of the next page, or null.")

@@ -7,14 +7,20 @@ first, so "summer 2015" stands before the 1st of June 2015 inside it; then a fix
 records were entered, and the id.
 """
 
+import base64
+import binascii
+import datetime as dt
+import json
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases.models import Case, Charge, Participant, Sentence
 from app.dates import Bounds
+from app.errors import BadQuery
 from app.events.models import Event
 from app.hearings.models import Hearing, Outcome
 from app.people.models import Person
@@ -134,32 +140,119 @@ def _participant_changes(row: Any) -> Iterator[TimelineItem]:
         )
 
 
+@dataclass(frozen=True)
+class Position:
+    """Where a page of the timeline ends: the sort key of its last item."""
+
+    earliest: dt.date
+    latest: dt.date
+    rank: int
+    recorded: dt.datetime
+    id: str
+    phase: int
+
+    @classmethod
+    def of(cls, item: TimelineItem) -> "Position":
+        _, _, rank, recorded, record_id, phase = _sort_key(item)
+        return cls(item.date_earliest, item.date_latest, rank, recorded, record_id, phase)
+
+    def encode(self) -> str:
+        raw = [
+            self.earliest.isoformat(),
+            self.latest.isoformat(),
+            self.rank,
+            self.recorded.isoformat(),
+            self.id,
+            self.phase,
+        ]
+        return base64.urlsafe_b64encode(json.dumps(raw).encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, cursor: str) -> "Position":
+        try:
+            e, l_, rank, recorded, record_id, phase = json.loads(
+                base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            )
+            return cls(
+                dt.date.fromisoformat(e),
+                dt.date.fromisoformat(l_),
+                int(rank),
+                dt.datetime.fromisoformat(recorded),
+                str(record_id),
+                int(phase),
+            )
+        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+            raise BadQuery("cursor: not a cursor of this timeline") from exc
+
+    def key(self) -> tuple[Any, ...]:
+        return (self.earliest, -self.latest.toordinal(), self.rank, self.recorded, self.id, self.phase)
+
+    def beyond(self, model: Any, field: str, rank: int, descending: bool) -> Any:
+        """SQL for rows of one kind that sort after this position (before it, when descending)."""
+        earliest, latest = getattr(model, f"{field}_earliest"), getattr(model, f"{field}_latest")
+        same_day = and_(earliest == self.earliest, latest == self.latest)
+        if not descending:
+            clauses = [earliest > self.earliest, and_(earliest == self.earliest, latest < self.latest)]
+            later_rank, tie = (
+                rank > self.rank,
+                or_(model.created_at > self.recorded, and_(model.created_at == self.recorded, model.id > self.id)),
+            )
+        else:
+            clauses = [earliest < self.earliest, and_(earliest == self.earliest, latest > self.latest)]
+            later_rank, tie = (
+                rank < self.rank,
+                or_(model.created_at < self.recorded, and_(model.created_at == self.recorded, model.id < self.id)),
+            )
+        if later_rank:
+            clauses.append(same_day)
+        elif rank == self.rank:
+            clauses.append(and_(same_day, tie))
+        return or_(*clauses)
+
+
+def _ordered(stmt: Select[Any], model: Any, field: str, descending: bool) -> Select[Any]:
+    earliest, latest = getattr(model, f"{field}_earliest"), getattr(model, f"{field}_latest")
+    if descending:
+        return stmt.order_by(earliest.desc(), latest.asc(), model.created_at.desc(), model.id.desc())
+    return stmt.order_by(earliest.asc(), latest.desc(), model.created_at.asc(), model.id.asc())
+
+
 async def case_timeline(
     session: AsyncSession,
     case: Case,
     types: set[ItemType] | None = None,
     window: tuple[Bounds | None, Bounds | None] = (None, None),
     descending: bool = False,
+    limit: int | None = None,
+    cursor: str | None = None,
 ) -> Timeline:
+    """The case's timeline, or one page of it (``limit``, then the ``next`` cursor): each kind's query
+    continues after the cursor and stops at ``limit`` rows, so a page costs the same deep or shallow."""
     wanted = types or set(ItemType)
     low, high = window
+    position = Position.decode(cursor) if cursor is not None else None
 
-    def dated(stmt: Select[Any], model: Any, field: str = "date") -> Select[Any]:
+    def dated(model: Any, item_type: ItemType, field: str = "date") -> Select[Any]:
         earliest, latest = getattr(model, f"{field}_earliest"), getattr(model, f"{field}_latest")
-        stmt = stmt.where(model.case_id == case.id, earliest.is_not(None))
+        stmt = select(model).where(model.case_id == case.id, earliest.is_not(None))
         if low is not None:
             stmt = stmt.where(latest >= low.earliest)
         if high is not None:
             stmt = stmt.where(earliest <= high.latest)
+        if position is not None:
+            stmt = stmt.where(position.beyond(model, field, RANK[item_type], descending))
+        if limit is not None:
+            stmt = _ordered(stmt, model, field, descending).limit(limit + 1)  # one more: is there a next page?
         return stmt
 
     queries: list[tuple[ItemType, Select[Any], Callable[[Any], Iterable[TimelineItem]]]] = [
-        (ItemType.hearing, dated(select(Hearing), Hearing), lambda r: [_hearing(r[0])]),
-        (ItemType.outcome, dated(select(Outcome), Outcome), lambda r: [_outcome(r[0])]),
-        (ItemType.event, dated(select(Event), Event), lambda r: [_event(r[0])]),
-        (ItemType.charge, dated(select(Charge), Charge), lambda r: [_charge(r[0])]),
-        (ItemType.sentence, dated(select(Sentence), Sentence, "start_date"), lambda r: [_sentence(r[0])]),
+        (ItemType.hearing, dated(Hearing, ItemType.hearing), lambda r: [_hearing(r[0])]),
+        (ItemType.outcome, dated(Outcome, ItemType.outcome), lambda r: [_outcome(r[0])]),
+        (ItemType.event, dated(Event, ItemType.event), lambda r: [_event(r[0])]),
+        (ItemType.charge, dated(Charge, ItemType.charge), lambda r: [_charge(r[0])]),
+        (ItemType.sentence, dated(Sentence, ItemType.sentence, "start_date"), lambda r: [_sentence(r[0])]),
         (
+            # A participant is two items (start and end of a role), few per case: all read, then filtered.
             ItemType.participant,
             select(Participant, Person.name)
             .join(Person, Person.id == Participant.person_id)
@@ -174,8 +267,15 @@ async def case_timeline(
                 items.extend(to_items(row))
     if low is not None or high is not None:
         items = [i for i in items if _within(i, low, high)]
+    if position is not None:
+        mark = position.key()
+        items = [i for i in items if (_sort_key(i) < mark if descending else _sort_key(i) > mark)]
     items.sort(key=_sort_key, reverse=descending)
-    return Timeline(case_id=case.id, items=items)
+    next_cursor = None
+    if limit is not None and len(items) > limit:
+        items = items[:limit]
+        next_cursor = Position.of(items[-1]).encode()
+    return Timeline(case_id=case.id, items=items, next=next_cursor)
 
 
 def _within(item: TimelineItem, low: Bounds | None, high: Bounds | None) -> bool:

@@ -1,0 +1,78 @@
+"""`casetrack tokens ...`: API tokens are managed from the command line, never over the API."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import typer
+
+from app.auth import service
+from app.auth.roles import Role
+
+T = TypeVar("T")
+
+tokens = typer.Typer(
+    help="Create, list and revoke API tokens. Roles: reader (sees restricted records), editor (also "
+    "writes), admin (also tokens' audit log, restore, purge).",
+    no_args_is_help=True,
+)
+
+
+def _with_session(work: Callable[..., Awaitable[T]]) -> T:
+    from app.cli import _settings
+    from app.db import make_engine, make_sessionmaker
+    from app.migrate import upgrade_engine
+
+    settings = _settings()
+
+    async def run() -> T:
+        engine = make_engine(settings)
+        try:
+            await upgrade_engine(engine)
+            async with make_sessionmaker(engine)() as session, session.begin():
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except service.TokenError as exc:
+        typer.echo(f"casetrack: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        typer.echo(f"casetrack: cannot reach the database: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@tokens.command("create")
+def create(
+    name: str = typer.Option(..., "--name", help="A name for the token (a person or an app); shown in the audit log."),
+    role: str = typer.Option(..., "--role", help="reader, editor or admin."),
+) -> None:
+    """Create a token and print it. It is shown only this once: store it safely."""
+    try:
+        parsed = Role.parse(role)
+    except ValueError as exc:
+        typer.echo(f"casetrack: {exc}", err=True)
+        raise typer.Exit(2) from None
+    secret = _with_session(lambda session: service.create_token(session, name, parsed))
+    typer.echo(secret)
+
+
+@tokens.command("list")
+def list_() -> None:
+    """List tokens: name, role, created, revoked. Secrets are never shown (only their hashes are stored)."""
+    rows = _with_session(service.list_tokens)
+    if not rows:
+        typer.echo("No tokens yet: create one with `casetrack tokens create --name NAME --role admin`.")
+        return
+    for token in rows:
+        revoked = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "active"
+        typer.echo(f"{token.name}\t{token.role}\tcreated {token.created_at:%Y-%m-%d %H:%M}\t{revoked}")
+
+
+@tokens.command("revoke")
+def revoke(name: str = typer.Argument(..., help="The token's name.")) -> None:
+    """Revoke a token: it stops working at once. Its name stays taken, so the audit log stays clear."""
+    _with_session(lambda session: service.revoke_token(session, name))
+    typer.echo(f"casetrack: revoked the token {name!r}.")
