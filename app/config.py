@@ -1,7 +1,7 @@
 """Settings read from the environment; bad values stop the service at start-up."""
 
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, Request
 from pydantic import AliasChoices, Field, field_validator
@@ -42,6 +42,9 @@ class Settings(BaseSettings):
         "(run `casetrack migrate` there).",
     )
     sql_echo: bool = False
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Log level of the JSON log lines on standard error."
+    )
     require_token_for_reads: bool = Field(
         default=False, description="Refuse every request without a valid API token, reads included."
     )

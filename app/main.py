@@ -22,6 +22,7 @@ from app.hearings import outcomes_router
 from app.hearings.router import router as hearings_router
 from app.middleware import install_middleware
 from app.migrate import upgrade_engine
+from app.observability import configure_logging, install_observability
 from app.openapi import install_openapi
 from app.organizations.router import router as organizations_router
 from app.people.router import router as people_router
@@ -71,6 +72,7 @@ def api_router() -> APIRouter:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -92,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     install_error_handlers(app)
     install_middleware(app, settings)
+    install_observability(app)
     app.include_router(api_router())
     install_openapi(app)
     return app
