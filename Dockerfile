@@ -19,5 +19,5 @@ RUN pip install . \
 USER casetrack
 VOLUME ["/data"]
 EXPOSE 8000
-HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/openapi.json')"
+HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
 CMD ["casetrack", "serve", "--host", "0.0.0.0", "--port", "8000"]
