@@ -1,10 +1,13 @@
 """The `casetrack` command: serve the API, migrate the database, load the demo case, dump and load data."""
 
 import asyncio
+import contextlib
 import itertools
 import os
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, NoReturn
@@ -95,18 +98,50 @@ def _fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _transfer(coroutine_factory, action: str) -> Any:  # noqa: ANN001
+class _Interrupted(Exception):
+    """Ctrl-C during a dump or load, acted on between two database round trips."""
+
+
+# Set by the first Ctrl-C; the dump's writes and the load's reads check it. Cancelling a task in the
+# middle of an asyncpg executemany leaves the connection waiting forever, so the first Ctrl-C only asks.
+_interrupt = threading.Event()
+
+
+def _check_interrupt() -> None:
+    if _interrupt.is_set():
+        raise _Interrupted
+
+
+async def _interruptible(coroutine_factory) -> Any:  # noqa: ANN001
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+
+    def on_interrupt() -> None:
+        if _interrupt.is_set() and task is not None:
+            task.cancel()  # a second Ctrl-C: stop now
+        _interrupt.set()
+
+    # Not on Windows: there Ctrl-C cancels at once, as in the other commands.
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGINT, on_interrupt)
+    try:
+        return await coroutine_factory()
+    finally:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.remove_signal_handler(signal.SIGINT)
+
+
+def _transfer(coroutine_factory, action: str, interrupted: str) -> Any:  # noqa: ANN001
     """Run a dump or a load; every failure becomes one sentence on stderr and an exit code, never a traceback.
 
     Exit 1: the input or the data is wrong (a bad dump, a database that is not empty or not migrated).
-    Exit 2: the configuration is (the database cannot be reached or opened).
+    Exit 2: the configuration is (the database cannot be reached or opened). Exit 130: Ctrl-C.
     """
     from sqlalchemy.exc import DBAPIError
 
     from app.transfer import TransferError, database_message
 
     try:
-        return asyncio.run(coroutine_factory())
+        return asyncio.run(_interruptible(coroutine_factory))
     except TransferError as exc:
         _fail(f"{action}: {exc}", 1)
     except BrokenPipeError:
@@ -117,8 +152,8 @@ def _transfer(coroutine_factory, action: str) -> Any:  # noqa: ANN001
         if exc.statement is None:  # raised while connecting: wrong database name, user or password
             _fail(f"cannot reach the database: {database_message(exc)}", 2)
         _fail(f"{action}: the database refused: {database_message(exc)}", 1)
-    except KeyboardInterrupt:
-        _fail(f"{action}: interrupted; nothing was written to the database", 130)
+    except (_Interrupted, KeyboardInterrupt, asyncio.CancelledError):
+        _fail(f"{action}: interrupted; {interrupted}", 130)
 
 
 def _check_sqlite_path(settings: Settings, must_exist: bool) -> None:
@@ -146,6 +181,7 @@ class _Output:
     def write(self, text: str) -> int:
         from app.transfer import TransferError
 
+        _check_interrupt()
         try:
             return self.stream.write(text)
         except BrokenPipeError:
@@ -203,7 +239,11 @@ def dump_command(
     _check_sqlite_path(settings, must_exist=True)
     if output is None:
         try:
-            counts = _transfer(lambda: _dump(settings, _Output(sys.stdout, "standard output")), "cannot dump")
+            counts = _transfer(
+                lambda: _dump(settings, _Output(sys.stdout, "standard output")),
+                "cannot dump",
+                "the output is incomplete (it lacks the closing line, so `casetrack load` refuses it)",
+            )
         except BrokenPipeError:
             # The reader went away (`casetrack dump | head`); keep Python from complaining again at exit.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -223,7 +263,11 @@ def dump_command(
             _fail(f"cannot write {output}: {exc.strerror or exc}", 1)
         try:
             with partial:
-                counts = _transfer(lambda: _dump(settings, _Output(partial, str(output))), "cannot dump")
+                counts = _transfer(
+                    lambda: _dump(settings, _Output(partial, str(output))),
+                    "cannot dump",
+                    f"{output} was not written",
+                )
             os.replace(partial.name, output)
         except OSError as exc:
             _fail(f"cannot write {output}: {exc.strerror or exc}", 1)
@@ -238,6 +282,7 @@ def _lines(handle: IO[bytes], name: str) -> Iterator[str]:
 
     try:
         for raw in handle:
+            _check_interrupt()
             yield raw.decode("utf-8")
     except OSError as exc:
         raise TransferError(f"cannot read {name}: {exc.strerror or exc}") from None
@@ -275,7 +320,11 @@ def load_command(
     except OSError as exc:
         _fail(f"cannot read {file}: {exc.strerror or exc}", 1)
     try:
-        counts = _transfer(lambda: _load(settings, _lines(handle, name)), f"cannot load {name}")
+        counts = _transfer(
+            lambda: _load(settings, _lines(handle, name)),
+            f"cannot load {name}",
+            "nothing was loaded",
+        )
     finally:
         if handle is not sys.stdin.buffer:
             handle.close()

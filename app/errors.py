@@ -78,9 +78,22 @@ class Invalid(AppError):
 
 
 class BadQuery(AppError):
+    """400: a query parameter the endpoint does not take, or a cursor it did not produce."""
+
     status = 400
     slug = "bad-query"
     title = "Bad query parameter"
+
+
+class InvalidQuery(AppError):
+    """422: a known query parameter with a value it cannot take (as FastAPI answers for out-of-range numbers)."""
+
+    status = 422
+    slug = "invalid-query"
+    title = "Invalid query parameter"
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(f"{param}: {message}", errors=[{"field": param, "loc": ["query", param], "message": message}])
 
 
 def problem(request: Request, status: int, slug: str, title: str, detail: str, **extra: Any) -> JSONResponse:

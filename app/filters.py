@@ -11,7 +11,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import ColumnElement, Select
 
 from app.dates import edtf_bounds
-from app.errors import BadQuery
+from app.errors import BadQuery, InvalidQuery
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -54,7 +54,7 @@ def choices(value: str | None, enum: type[E], param: str) -> list[E] | None:
             picked.append(enum(part))
         except ValueError:
             allowed = ", ".join(e.value for e in enum)
-            raise BadQuery(f"{param}: {part!r} is not one of {allowed}") from None
+            raise InvalidQuery(param, f"{part!r} is not one of {allowed}") from None
     return picked
 
 
@@ -82,7 +82,7 @@ def _bounds(value: str, param: str) -> Any:
     try:
         return edtf_bounds(value)
     except ValueError as exc:
-        raise BadQuery(f"{param}: {exc}") from None
+        raise InvalidQuery(param, str(exc)) from None
 
 
 _known_params: dict[int, frozenset[str]] = {}

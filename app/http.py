@@ -14,7 +14,7 @@ T = TypeVar("T")
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """Document the problem+json answers an operation can give, for the OpenAPI schema."""
     descriptions = {
-        400: "Malformed request: bad JSON, unknown or malformed query parameter.",
+        400: "Malformed request: bad JSON, a query parameter this operation does not take, a forged cursor.",
         404: "No such record.",
         401: "No valid API token, and the operation needs one.",
         403: "The API token's role is not enough for this operation.",
@@ -22,7 +22,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         412: "`If-Match` named another version: the record changed since it was read.",
         413: "The request body is too large.",
         415: "The body is not sent as JSON.",
-        422: "The body is well-formed but invalid; `errors` names each field.",
+        422: "A body field or query parameter with a value it cannot take; `errors` names each one.",
     }
     return {
         status: {
@@ -33,7 +33,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-READ = problem_responses(400, 401, 404)
+READ = problem_responses(400, 401, 404, 422)
 LIST = problem_responses(400, 401, 422)
 LIST_CASE = problem_responses(400, 401, 404, 422)
 CREATE = problem_responses(400, 401, 403, 404, 413, 415, 422)

@@ -20,7 +20,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from app.errors import BadQuery
+from app.errors import InvalidQuery
 from app.pagination import PageParams, SortKey, fetch_page, link_next, page_params
 
 CSV_BATCH = 1_000
@@ -76,7 +76,7 @@ class Sorting:
             name = part.lstrip("-")
             if name not in self.columns:
                 allowed = ", ".join(sorted(self.columns))
-                raise BadQuery(f"sort: cannot sort by {name!r}; sortable fields: {allowed}")
+                raise InvalidQuery("sort", f"cannot sort by {name!r}; sortable fields: {allowed}")
             null_as = (self.nulls or {}).get(name)
             keys.append(SortKey(self.columns[name], descending=part.startswith("-"), null_as=null_as))
         if not any(k.column is self.id_column for k in keys):
@@ -98,7 +98,7 @@ def _selected_fields(schema: type[BaseModel], fields: str | None) -> list[str]:
     picked = [f.strip() for f in fields.split(",") if f.strip()]
     unknown = [f for f in picked if f not in schema.model_fields]
     if unknown or not picked:
-        raise BadQuery(f"fields: unknown field(s) {', '.join(map(repr, unknown))}; available: {', '.join(names)}")
+        raise InvalidQuery("fields", f"unknown field(s) {', '.join(map(repr, unknown))}; available: {', '.join(names)}")
     return picked
 
 

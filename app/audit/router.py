@@ -13,7 +13,7 @@ from app.audit.models import AuditEntry
 from app.audit.schemas import Action, AuditEntryRead, ChangesPage
 from app.auth.dependencies import AdminDep, ReaderDep
 from app.db import SessionDep, utcnow
-from app.errors import BadQuery, Conflict, NotFound
+from app.errors import Conflict, InvalidQuery, NotFound
 from app.events.models import Event
 from app.listing import ListDep, Sorting, respond
 from app.pagination import Page
@@ -157,7 +157,7 @@ async def list_changes(
     limit: Annotated[int, Query(ge=1, le=MAX_CHANGES)] = 100,
 ) -> ChangesPage:
     if not since.isdigit():
-        raise BadQuery("since: expected the `next` value of a previous call (a number), or 0")
+        raise InvalidQuery("since", "expected the `next` value of a previous call (a number), or 0")
     rows = (
         await session.scalars(
             select(AuditEntry).where(AuditEntry.seq > int(since)).order_by(AuditEntry.seq).limit(limit)

@@ -7,7 +7,7 @@ import sqlalchemy.dialects.postgresql  # noqa: F401  (registers to_tsvector & co
 from sqlalchemy import Float, Select, column, delete, func, insert, literal_column, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import BadQuery
+from app.errors import InvalidQuery
 from app.search.models import SearchDocument
 
 MAX_TERMS = 12
@@ -62,7 +62,7 @@ async def unindex(session: AsyncSession, record_type: str, record_ids: Any) -> N
 def _terms(q: str) -> list[str]:
     terms = re.findall(r"\w+", q)
     if not terms:
-        raise BadQuery("q: give at least one word to search for")
+        raise InvalidQuery("q", "give at least one word to search for")
     return [t.lower() for t in terms[:MAX_TERMS]]
 
 

@@ -7,7 +7,7 @@ from app import http
 from app.cases.dependencies import CaseDep
 from app.dates import edtf_bounds
 from app.db import SessionDep
-from app.errors import BadQuery
+from app.errors import InvalidQuery
 from app.exports.timelinejs import to_timelinejs
 from app.filters import DateFrom, DateTo, choices
 from app.listing import csv_lines
@@ -39,7 +39,7 @@ def _bounds(value: str | None, param: str):  # noqa: ANN202
     try:
         return edtf_bounds(value)
     except ValueError as exc:
-        raise BadQuery(f"{param}: {exc}") from None
+        raise InvalidQuery(param, str(exc)) from None
 
 
 def _chosen_format(request: Request, format: TimelineFormat | None) -> TimelineFormat:
