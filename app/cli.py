@@ -14,7 +14,9 @@ from typing import IO, Any, NoReturn
 
 import typer
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 
+from app.auth.cli import tokens
 from app.config import Settings
 
 cli = typer.Typer(
@@ -51,10 +53,18 @@ async def _migrate_and_demo(settings: Settings, demo: bool) -> int:
 
 
 def _run(coroutine_factory) -> int:  # noqa: ANN001
+    """Run database work; a failure is one sentence on stderr and exit code 1, never a traceback."""
     try:
         return asyncio.run(coroutine_factory())
-    except OSError as exc:
-        typer.echo(f"casetrack: cannot reach the database: {exc}", err=True)
+    except (OSError, DBAPIError) as exc:
+        reason = getattr(exc, "orig", None) or exc
+        typer.echo(f"casetrack: cannot use the database: {str(reason).splitlines()[0]}", err=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        typer.echo("casetrack: interrupted; nothing was committed.", err=True)
+        raise typer.Exit(130) from None
+    except Exception as exc:  # noqa: BLE001  a command line answers with a sentence, not a traceback
+        typer.echo(f"casetrack: failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", err=True)
         raise typer.Exit(1) from None
 
 
@@ -90,7 +100,10 @@ def serve(
     settings = _settings()
     if with_demo or settings.migrate_on_start:
         _run(lambda: _migrate_and_demo(settings, demo=with_demo))
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers)
+    # Logging is ours (JSON lines with request ids, set up by create_app); uvicorn's access log would repeat it.
+    uvicorn.run(
+        "app.main:create_app", factory=True, host=host, port=port, workers=workers, log_config=None, access_log=False
+    )
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -329,6 +342,9 @@ def load_command(
         if handle is not sys.stdin.buffer:
             handle.close()
     typer.echo(f"casetrack: loaded {sum(counts.values())} rows into {len(counts)} tables from {name}.")
+
+
+cli.add_typer(tokens, name="tokens")
 
 
 def main() -> None:

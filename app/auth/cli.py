@@ -13,7 +13,7 @@ T = TypeVar("T")
 
 tokens = typer.Typer(
     help="Create, list and revoke API tokens. Roles: reader (sees restricted records), editor (also "
-    "writes), admin (also tokens' audit log, restore, purge).",
+    "writes), admin (also the audit log, restore, purge).",
     no_args_is_help=True,
 )
 
