@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app.auth.cli import tokens
 from app.config import Settings
+from app.progress import Meter, track
 
 cli = typer.Typer(
     help="casetrack: an HTTP JSON API for documenting legal cases against people.\n\n"
@@ -36,14 +37,21 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
-async def _migrate_and_demo(settings: Settings, demo: bool) -> int:
+async def _migrate_and_demo(settings: Settings, demo: bool, report: bool = False) -> int:
     from app.db import make_engine, make_sessionmaker
     from app.demo import load_demo
     from app.migrate import upgrade_engine
 
     engine = make_engine(settings)
     try:
-        await upgrade_engine(engine)
+        with Meter("Migrating", unit="revisions") as meter:
+
+            def applied(step: str) -> None:
+                if report:
+                    typer.echo(f"casetrack: applied {step}", err=True)
+                meter.advance()
+
+            await upgrade_engine(engine, on_step=applied)
         if not demo:
             return 0
         async with make_sessionmaker(engine)() as session, session.begin():
@@ -72,7 +80,7 @@ def _run(coroutine_factory) -> int:  # noqa: ANN001
 def migrate() -> None:
     """Bring the database schema up to date (needed once per release on PostgreSQL; SQLite does it on start)."""
     settings = _settings()
-    _run(lambda: _migrate_and_demo(settings, demo=False))
+    _run(lambda: _migrate_and_demo(settings, demo=False, report=True))
     typer.echo("casetrack: the database schema is up to date.")
 
 
@@ -316,7 +324,7 @@ async def _load(settings: Settings, lines: Iterator[str]) -> dict[str, int]:
     engine = make_engine(settings)
     try:
         await upgrade_engine(engine)
-        return await load(engine, itertools.chain([first], lines))
+        return await load(engine, track(itertools.chain([first], lines), "Loading the dump", unit="lines"))
     finally:
         await engine.dispose()
 

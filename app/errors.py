@@ -158,6 +158,8 @@ async def handle_validation_error(request: Request, exc: Exception) -> JSONRespo
             f"Send the body as JSON with 'Content-Type: application/json' (got {content_type or 'none'!r}).",
         )
     summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    if all(e["loc"][:1] == ["query"] for e in errors):
+        return problem(request, 422, "invalid-query", "Invalid query parameter", summary, errors=errors)
     return problem(request, 422, "validation-error", "Invalid input", summary, errors=errors)
 
 

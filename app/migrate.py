@@ -1,5 +1,6 @@
 """Run the Alembic migrations from code (the service on start, `casetrack migrate`, the tests)."""
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +34,19 @@ def _driver_leaves_transactions_to_us(dbapi_connection: Any, connection_record: 
     dbapi_connection.isolation_level = None
 
 
-async def upgrade_engine(engine: AsyncEngine, revision: str = "head") -> None:
-    """Upgrade the database an engine points at, from inside a running event loop."""
+async def upgrade_engine(
+    engine: AsyncEngine, revision: str = "head", on_step: Callable[[str], None] | None = None
+) -> None:
+    """Upgrade the database an engine points at, from inside a running event loop.
+    ``on_step`` hears about each revision applied (for progress output)."""
 
     def run(connection: Connection) -> None:
         config = alembic_config(engine.url.render_as_string(hide_password=False))
         config.attributes["connection"] = connection
+        if on_step is not None:
+            config.attributes["on_version_apply"] = lambda ctx, step, heads, run_args: on_step(
+                f"{step.up_revision_id} ({step.up_revision.doc if step.up_revision else 'merge'})"
+            )
         command.upgrade(config, revision)
 
     if engine.dialect.name != "sqlite":

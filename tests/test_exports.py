@@ -391,9 +391,9 @@ async def test_feed_of_a_missing_case_is_a_404_problem(client: httpx.AsyncClient
 async def test_feed_refuses_bad_filters(client: httpx.AsyncClient) -> None:
     await build_story(client)
 
-    assert_problem(await client.get(f"{API}/hearings.ics", params={"kind": "picnic"}), 400, "picnic")
+    assert_problem(await client.get(f"{API}/hearings.ics", params={"kind": "picnic"}), 422, "picnic")
     assert_problem(await client.get(f"{API}/hearings.ics", params={"kinds": "appeal"}), 400, "kinds")
-    assert_problem(await client.get(f"{API}/hearings.ics", params={"date_from": "someday"}), 400, "someday")
+    assert_problem(await client.get(f"{API}/hearings.ics", params={"date_from": "someday"}), 422, "someday")
 
 
 # --- documentation -----------------------------------------------------------------------------

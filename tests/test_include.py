@@ -235,7 +235,7 @@ async def test_without_include_no_embedded_keys(client: httpx.AsyncClient, two_c
 async def test_unknown_include_is_refused(client: httpx.AsyncClient, include: str) -> None:
     case = (await make_case(client))["id"]
     bad = next(part for part in include.split(",") if part != "hearings")
-    assert_problem(await client.get(f"{API}/cases/{case}", params={"include": include}), 400, "include", repr(bad))
+    assert_problem(await client.get(f"{API}/cases/{case}", params={"include": include}), 422, "include", repr(bad))
 
 
 async def test_include_of_a_missing_case_is_404(client: httpx.AsyncClient) -> None:

@@ -318,7 +318,7 @@ async def test_each_filter_returns_exactly_the_matching_records(
 async def test_bad_filter_values_are_refused(
     client: httpx.AsyncClient, path: str, params: dict[str, str], mentions: list[str]
 ) -> None:
-    assert_problem(await get(client, path, params), 400, *mentions)
+    assert_problem(await get(client, path, params), 422, *mentions)
 
 
 # Sorting
@@ -379,7 +379,7 @@ async def test_people_sorted_by_a_nullable_country(client: httpx.AsyncClient, wo
 async def test_invalid_sort_field_is_refused_naming_it(
     client: httpx.AsyncClient, path: str, sort: str, named: str
 ) -> None:
-    assert_problem(await get(client, path, {"sort": sort}), 400, "sort", repr(named))
+    assert_problem(await get(client, path, {"sort": sort}), 422, "sort", repr(named))
 
 
 # Paging
@@ -519,7 +519,7 @@ async def test_fields_selects_the_keys_of_each_item(client: httpx.AsyncClient, w
 
 @pytest.mark.parametrize("fields", ["nope", "id,nope", ",", "id,date_earliest,bogus"])
 async def test_unknown_fields_are_refused(client: httpx.AsyncClient, fields: str) -> None:
-    body = assert_problem(await get(client, "/outcomes", {"fields": fields}), 400, "fields")
+    body = assert_problem(await get(client, "/outcomes", {"fields": fields}), 422, "fields")
     for name in fields.split(","):
         if name.strip() and name not in ("id", "date_earliest"):
             assert repr(name) in body["detail"]

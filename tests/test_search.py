@@ -181,7 +181,7 @@ async def test_the_events_of_a_deleted_case_are_not_found(client: httpx.AsyncCli
 @pytest.mark.parametrize("path", ["/people", "/organizations", "/cases", "/events"])
 @pytest.mark.parametrize("q", ["!!!", "  ", "-*-", '"'])
 async def test_a_query_without_any_word_is_refused(client: httpx.AsyncClient, path: str, q: str) -> None:
-    assert_problem(await client.get(f"{API}{path}", params={"q": q}), 400, "q")
+    assert_problem(await client.get(f"{API}{path}", params={"q": q}), 422, "q")
 
 
 async def test_an_empty_query_is_refused(client: httpx.AsyncClient) -> None:
