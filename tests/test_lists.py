@@ -545,7 +545,8 @@ async def test_unknown_query_parameter_is_refused_naming_it(client: httpx.AsyncC
 
 
 LIST_FIELDS = {"aliases", "source_ids", "person_ids", "organization_ids", "named_person_ids"}
-BOOL_FIELDS = {"public"}
+BOOL_FIELDS = {"public", "restricted"}
+INT_FIELDS = {"version", "term_months"}
 
 
 def parse_csv(text: str) -> tuple[list[str], list[Body]]:
@@ -561,6 +562,8 @@ def parse_csv(text: str) -> tuple[list[str], list[Body]]:
                 row[name] = json.loads(cell)
             elif name in BOOL_FIELDS:
                 row[name] = {"true": True, "false": False}[cell]
+            elif name in INT_FIELDS:
+                row[name] = int(cell)
             else:
                 row[name] = cell
         rows.append(row)
