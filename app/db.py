@@ -94,7 +94,8 @@ def _configure_sqlite_connection(dbapi_connection: Any, connection_record: Any) 
 
 
 def begin_sqlite_transaction(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    immediate = connection.get_execution_options().get(IMMEDIATE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_engine(settings: Settings) -> AsyncEngine:
@@ -117,9 +118,17 @@ def make_sessionmaker(bind: AsyncEngine | AsyncConnection, **options: Any) -> as
     )
 
 
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+IMMEDIATE = "casetrack_write_transaction"
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request, committed here and only here when the request succeeded."""
     async with request.app.state.sessionmaker() as session:
+        if request.method in WRITE_METHODS:
+            # On SQLite a write transaction takes the write lock when it begins (BEGIN IMMEDIATE), so
+            # concurrent writers wait for each other instead of failing with "database is locked".
+            await session.connection(execution_options={IMMEDIATE: True})
         try:
             yield session
             await session.commit()
@@ -128,4 +137,5 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the commit happens before the response is sent, so a 2xx means the write is durable.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -1,0 +1,247 @@
+"""No lost updates: versions, ETags and If-Match under real concurrency.
+
+Each backend gets a real deployment, shared by this module's tests: a throwaway database migrated by
+`casetrack migrate`, an editor token, and two uvicorn server processes sharing that database (on SQLite,
+the same file). Fifty clients then read-modify-write one sentence's ``term_months`` at the same time,
+alternating between the two servers, each a fixed number of times and never retrying a refused write.
+Whatever the interleaving, every acknowledged write must be in the final state, every refused one must
+have been refused with 412, and nothing may fail with 5xx.
+
+A separate test checks that a write is committed before its answer leaves the server (the session is
+committed by a dependency with scope="function"); on SQLite, write transactions begin IMMEDIATE so
+concurrent writers queue on the lock instead of failing.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+from sqlalchemy import text
+from starlette.types import Message, Receive, Scope, Send
+
+from app.auth.roles import Role
+from app.config import Settings
+from app.db import make_engine
+from app.main import create_app
+from tests.helpers import API, assert_problem
+from tests.servers import (
+    Server,
+    migrate,
+    new_token,
+    running_servers,
+    server_environment,
+    server_errors,
+    throwaway_database,
+)
+
+CLIENTS = 50
+ROUNDS = 3  # read-modify-write attempts per client; the first one all clients start together
+INITIAL_TERM = 12
+RACE_TIMEOUT = 300.0  # safety nets against a hang, not speed requirements
+SETTLE_TIMEOUT = 30.0
+
+
+@dataclass
+class Deployment:
+    backend: str
+    url: str
+    token: str
+    servers: list[Server]
+
+    def client(self, index: int = 0) -> httpx.AsyncClient:
+        server = self.servers[index % len(self.servers)]
+        return httpx.AsyncClient(base_url=server.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=120.0)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+async def deployment(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Deployment]:
+    directory = tmp_path_factory.mktemp(f"deployment-{request.param}")
+    async with throwaway_database(request.param, directory) as url:
+        await migrate(url)
+        token = await new_token(url, Role.editor)
+        async with running_servers(2, server_environment(url), directory) as servers:
+            yield Deployment(request.param, url, token, servers)
+
+
+async def _once_committed(
+    http: httpx.AsyncClient, path: str, committed: Callable[[httpx.Response], bool]
+) -> httpx.Response:
+    """GET ``path`` until ``committed(response)``, for at most SETTLE_TIMEOUT seconds; the last answer.
+
+    A safety net only: an acknowledged write is committed already (its own test checks that), so the
+    first answer normally settles it.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SETTLE_TIMEOUT
+    response = await http.get(path)
+    while not committed(response) and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+        response = await http.get(path)
+    return response
+
+
+async def _create_sentence(deployment: Deployment) -> str:
+    """A person, a case and a sentence of INITIAL_TERM months; the sentence's path."""
+    async with deployment.client() as http:
+
+        async def post(path: str, body: dict) -> dict:
+            response = await http.post(f"{API}{path}", json=body)
+            assert response.status_code == 201, response.text
+            await _once_committed(http, response.headers["location"], lambda read: read.status_code == 200)
+            return response.json()
+
+        person = await post("/people", {"name": "Vladimir Kozlov"})
+        case = await post("/cases", {"title": "Kozlov case"})
+        sentence = await post(
+            f"/cases/{case['id']}/sentences", {"person_id": person["id"], "term_months": INITIAL_TERM}
+        )
+    assert sentence["version"] == 1
+    return f"{API}/sentences/{sentence['id']}"
+
+
+@dataclass
+class Outcome:
+    reads: list[httpx.Response] = field(default_factory=list)
+    writes: list[httpx.Response] = field(default_factory=list)
+    unanswered: list[str] = field(default_factory=list)  # requests the server dropped without an answer
+
+
+async def _client(deployment: Deployment, index: int, path: str, together: asyncio.Barrier) -> Outcome:
+    """One client: ROUNDS times, GET the sentence, then PATCH term_months + 1 under If-Match. No retries."""
+    outcome = Outcome()
+    async with deployment.client(index) as http:
+        for round_ in range(ROUNDS):
+            try:
+                read = await http.get(path)
+            except httpx.TransportError as exc:
+                read = None
+                outcome.unanswered.append(f"GET: {exc!r}")
+            else:
+                outcome.reads.append(read)
+            if round_ == 0:
+                # Every client has read the same version before any writes: the If-Match check alone
+                # passes for all of them, and only the version check in the UPDATE can keep them apart.
+                await together.wait()
+            if read is None or read.status_code != 200:
+                continue
+            body, etag = {"term_months": read.json()["term_months"] + 1}, read.headers["etag"]
+            try:
+                outcome.writes.append(await http.patch(path, json=body, headers={"If-Match": etag}))
+            except httpx.TransportError as exc:
+                outcome.unanswered.append(f"PATCH: {exc!r}")
+    return outcome
+
+
+async def test_if_match_guards_patch_and_delete_across_servers(deployment: Deployment) -> None:
+    """A write through one server makes the other server refuse an If-Match on the old version."""
+    path = await _create_sentence(deployment)
+    async with deployment.client(0) as one, deployment.client(1) as other:
+        read = await other.get(path)
+        assert read.headers["etag"] == '"1"'
+
+        changed = await one.patch(path, json={"term_months": 24}, headers={"If-Match": '"1"'})
+        assert changed.status_code == 200, changed.text
+        assert changed.headers["etag"] == '"2"'
+        await _once_committed(other, path, lambda read: read.json().get("version") == 2)
+
+        stale_patch = await other.patch(path, json={"term_months": 36}, headers={"If-Match": '"1"'})
+        assert_problem(stale_patch, 412)
+        stale_delete = await other.delete(path, headers={"If-Match": '"1"'})
+        assert_problem(stale_delete, 412)
+        current = await other.get(path)
+        assert current.status_code == 200
+        assert current.json()["term_months"] == 24
+        assert current.headers["etag"] == '"2"'
+
+        deleted = await other.delete(path, headers={"If-Match": current.headers["etag"]})
+        assert deleted.status_code == 204, deleted.text
+        gone = await _once_committed(one, path, lambda read: read.status_code != 200)
+        assert_problem(gone, 404)
+
+
+async def test_a_write_is_committed_before_it_is_acknowledged(deployment: Deployment) -> None:
+    """When the last byte of a 200 to a PATCH goes to the client, another connection sees the change.
+
+    The app is driven in this process over ASGI, on the deployment's database, so that the moment the
+    answer leaves the app can be watched exactly: from inside the ASGI ``send`` a server would use.
+    """
+    path = await _create_sentence(deployment)
+    sentence_id = path.rsplit("/", 1)[1]
+    settings = Settings(
+        database_url=deployment.url, auto_migrate=False, rate_limit_per_address="", rate_limit_per_token=""
+    )
+    app = create_app(settings)
+    observer = make_engine(settings)
+    seen_when_acknowledged: list[tuple[int, int]] = []
+
+    async def server(scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_to_client(message: Message) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body") and scope["method"] == "PATCH":
+                async with observer.connect() as connection:
+                    row = (
+                        await connection.execute(
+                            text("SELECT term_months, version FROM sentences WHERE id = :id"), {"id": sentence_id}
+                        )
+                    ).one()
+                seen_when_acknowledged.append((row.term_months, row.version))
+            await send(message)
+
+        await app(scope, receive, send_to_client)
+
+    try:
+        transport = httpx.ASGITransport(app=server)
+        headers = {"Authorization": f"Bearer {deployment.token}"}
+        async with httpx.AsyncClient(transport=transport, base_url="http://casetrack.test", headers=headers) as http:
+            response = await http.patch(path, json={"term_months": 99}, headers={"If-Match": '"1"'})
+            assert response.status_code == 200, response.text
+            assert (await http.get(path)).json()["term_months"] == 99  # committed, in the end
+        assert seen_when_acknowledged == [(99, 2)]
+    finally:
+        await observer.dispose()
+        await app.state.engine.dispose()
+
+
+# Last for each deployment: the heaviest test.
+async def test_concurrent_read_modify_write_loses_no_update(
+    deployment: Deployment, request: pytest.FixtureRequest
+) -> None:
+    path = await _create_sentence(deployment)
+
+    together = asyncio.Barrier(CLIENTS)
+    async with asyncio.timeout(RACE_TIMEOUT):
+        outcomes = await asyncio.gather(*(_client(deployment, i, path, together) for i in range(CLIENTS)))
+    reads = [response for outcome in outcomes for response in outcome.reads]
+    writes = [response for outcome in outcomes for response in outcome.writes]
+    unanswered = [failure for outcome in outcomes for failure in outcome.unanswered]
+
+    statuses = sorted(response.status_code for response in reads + writes)
+    assert not [s for s in statuses if s >= 500], f"5xx answers: {statuses}\n{server_errors(deployment.servers)}"
+    assert not unanswered, f"requests without an answer: {unanswered}\n{server_errors(deployment.servers)}"
+    assert all(response.status_code == 200 for response in reads), statuses
+    assert len(writes) == CLIENTS * ROUNDS
+
+    acknowledged = [response for response in writes if response.status_code == 200]
+    for response in writes:
+        if response.status_code != 200:
+            assert_problem(response, 412)
+    for response in acknowledged:
+        assert response.headers["etag"] == f'"{response.json()["version"]}"'
+    assert acknowledged, "no write got through"
+    assert len(acknowledged) < len(writes), "fifty clients writing the same version all got through"
+
+    # Each acknowledged write built on the one before it: no two wrote the same value.
+    written = sorted(response.json()["term_months"] for response in acknowledged)
+    assert written == list(range(INITIAL_TERM + 1, INITIAL_TERM + len(acknowledged) + 1))
+
+    expected_version = 1 + len(acknowledged)
+    for index in range(len(deployment.servers)):
+        async with deployment.client(index) as http:
+            final = await _once_committed(http, path, lambda read: read.json().get("version", 0) >= expected_version)
+        assert final.status_code == 200, final.text
+        assert final.json()["term_months"] == INITIAL_TERM + len(acknowledged)
+        assert final.json()["version"] == expected_version
+        assert final.headers["etag"] == f'"{expected_version}"'
