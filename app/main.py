@@ -28,6 +28,7 @@ from app.organizations.router import router as organizations_router
 from app.people.router import router as people_router
 from app.sources.router import router as sources_router
 from app.timeline.router import router as timeline_router
+from app.web import install_web
 
 log = logging.getLogger("casetrack")
 
@@ -88,6 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        docs_url=None,  # /docs and /redoc are served by app.web, with their assets from this service
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings)
@@ -96,5 +99,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_middleware(app, settings)
     install_observability(app)
     app.include_router(api_router())
+    install_web(app, API_PREFIX)
     install_openapi(app)
     return app
