@@ -181,12 +181,17 @@ async def handle_http_error(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def _methods_at(request: Request) -> set[str]:
+    """The methods some route serves at this path (included routers answer ``matches`` for their routes)."""
     return {
         method
-        for route in request.app.router.routes
-        for method in getattr(route, "methods", None) or ()
-        if route.matches({**request.scope, "method": method})[0] == Match.FULL
+        for method in HTTP_METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in request.app.router.routes
+        )
     }
 
 

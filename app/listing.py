@@ -20,6 +20,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from app.auth.roles import ANONYMOUS
 from app.errors import InvalidQuery
 from app.pagination import PageParams, SortKey, fetch_page, link_next, page_params
 
@@ -166,6 +167,7 @@ def csv_response(
     async def body() -> AsyncIterator[str]:
         # Its own session: the request's session is closed once the endpoint returns.
         async with sessionmaker() as session:
+            session.info["viewer"] = getattr(request.state, "viewer", None) or ANONYMOUS
             result = await session.stream_scalars(ordered)
             first = True
             async for partition in result.partitions(CSV_BATCH):

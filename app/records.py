@@ -61,6 +61,13 @@ def shown_id(column: Any, target: Table) -> ColumnProperty[str | None]:
     return column_property(case((SHOW_RESTRICTED, column), else_=hidden_check))
 
 
+def names_visible(column: Any, target: Any, record_id: str) -> ColumnElement[bool]:
+    """``column == record_id``, for a filter on a reference, but only when the viewer may see that
+    record: filtering public records by a restricted person's id must not reveal who they name.
+    (``target`` is an ORM entity, so the session's visibility filter applies inside the EXISTS.)"""
+    return and_(column == record_id, select(target.id).where(target.id == record_id).exists())
+
+
 def split_ids(joined: str | None) -> list[str]:
     return sorted(joined.split(",")) if joined else []
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app import http
-from app.audit import service
+from app.audit import lifecycle, service
 from app.audit.models import AuditEntry
 from app.audit.schemas import Action, AuditEntryRead, ChangesPage
 from app.auth.dependencies import AdminDep, ReaderDep
@@ -42,8 +42,10 @@ def _history_route(resource: Resource) -> Any:
     async def history(
         record_id: str, request: Request, session: SessionDep, params: ListDep, viewer: ReaderDep
     ) -> Response:
-        await _any_state(session, resource, record_id)
         stmt = service.entries_query(resource.record_type, record_id)
+        # A purged record's history outlives it: 404 only when nothing was ever recorded.
+        if not await session.scalar(select(stmt.exists())):
+            raise NotFound(f"No {resource.name} with id {record_id!r}")
         return await respond(request, session, stmt, AuditEntryRead, AUDIT_SORTING, params)
 
     return history
@@ -54,11 +56,19 @@ def _restore_route(resource: Resource) -> Any:
         record = await _any_state(session, resource, record_id)
         if record.deleted_at is None:
             raise Conflict(f"The {resource.name} {record_id!r} is not deleted.")
+        dangling = await lifecycle.deleted_references(session, record)
+        if dangling:
+            raise Conflict(
+                f"The {resource.name} refers to deleted records ({', '.join(dangling)}); restore those first."
+            )
         record.deleted_at = None
         record.updated_at = utcnow()
         await session.flush()
         await session.refresh(record)
         await service.log(session, "restore", record, None, service.snapshot(record))
+        if resource.record_type == "case":  # what is inside the case comes back with it
+            for inner in await lifecycle.records_inside(session, record.id, live=True):
+                await service.log(session, "restore", inner, None, service.snapshot(inner))
         return http.record_response(record, resource.read)
 
     return restore
@@ -71,6 +81,8 @@ def _purge_route(resource: Resource) -> Any:
             raise Conflict(f"Delete the {resource.name} first; only deleted records can be purged.")
         before = service.snapshot(record)
         if resource.record_type == "case":  # the database removes what is inside; drop its citations and index
+            for inner_record in await lifecycle.records_inside(session, record.id, live=False):
+                await service.log(session, "purge", inner_record, service.snapshot(inner_record), None)
             for inner in INSIDE_A_CASE:
                 await uncite(session, inner.record_type, select(inner.id).where(inner.case_id == record.id))
             await search.unindex(session, "event", select(Event.id).where(Event.case_id == record.id))

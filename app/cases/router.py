@@ -69,7 +69,10 @@ async def get_case(
     ] = None,
 ) -> JSONResponse:
     picked = set(choices(include, Include, "include") or [])
-    return JSONResponse(await case_with_records(session, case, picked))
+    body = await case_with_records(session, case, picked)
+    # The case alone carries its version ETag (usable in If-Match); with records embedded, the body
+    # depends on them too, so the ETag middleware hashes the body instead.
+    return JSONResponse(body, headers={} if picked else {"ETag": http.etag(case)})
 
 
 @router.patch("/{case_id}", name="updateCase", responses=http.UPDATE)

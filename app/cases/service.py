@@ -3,6 +3,8 @@
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit import service as audit
+from app.audit.lifecycle import records_inside
 from app.audit.service import snapshot
 from app.cases.models import Case, Charge, Participant, Sentence, charge_people
 from app.cases.schemas import (
@@ -25,7 +27,7 @@ from app.filters import within_dates
 from app.listing import Sorting
 from app.organizations.models import Organization
 from app.people.models import Person
-from app.records import apply_changes, replace_links, require_ids
+from app.records import apply_changes, names_visible, replace_links, require_ids
 from app.writes import finish, soft_delete
 
 # Cases
@@ -47,8 +49,12 @@ async def update_case(session: AsyncSession, case: Case, data: CaseUpdate) -> Ca
 
 
 async def delete_case(session: AsyncSession, case: Case) -> None:
-    """Hides the case and, with it, everything inside it; restoring the case brings it all back."""
+    """Hides the case and, with it, everything inside it; restoring the case brings it all back.
+    Each record inside gets its own delete entry, so the changes feed says what disappeared."""
+    inside = await records_inside(session, case.id, live=True)
     await soft_delete(session, case)
+    for record in inside:
+        await audit.log(session, "delete", record, snapshot(record), None)
 
 
 CASE_SORTING = Sorting(
@@ -199,7 +205,7 @@ def charges_query(
     if case_id is not None:
         stmt = stmt.where(Charge.case_id == case_id)
     if person_id is not None:
-        stmt = stmt.where(Charge.person_id == person_id)
+        stmt = stmt.where(names_visible(Charge.person_id, Person, person_id))
     if status:
         stmt = stmt.where(Charge.status.in_(status))
     if statute is not None:
@@ -266,11 +272,11 @@ def sentences_query(
     if case_id is not None:
         stmt = stmt.where(Sentence.case_id == case_id)
     if person_id is not None:
-        stmt = stmt.where(Sentence.person_id == person_id)
+        stmt = stmt.where(names_visible(Sentence.person_id, Person, person_id))
     if kind:
         stmt = stmt.where(Sentence.kind.in_(kind))
     if facility_id is not None:
-        stmt = stmt.where(Sentence.facility_id == facility_id)
+        stmt = stmt.where(names_visible(Sentence.facility_id, Organization, facility_id))
     return stmt
 
 

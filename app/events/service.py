@@ -13,7 +13,7 @@ from app.filters import within_dates
 from app.listing import Sorting
 from app.organizations.models import Organization
 from app.people.models import Person
-from app.records import apply_changes, replace_links, require_ids
+from app.records import apply_changes, names_visible, replace_links, require_ids
 from app.writes import finish, soft_delete
 
 
@@ -77,11 +77,14 @@ def events_query(
     if kind:
         stmt = stmt.where(Event.kind.in_(kind))
     if person_id is not None:
-        stmt = stmt.where(Event.id.in_(select(event_people.c.event_id).where(event_people.c.person_id == person_id)))
+        naming = select(event_people.c.event_id).where(names_visible(event_people.c.person_id, Person, person_id))
+        stmt = stmt.where(Event.id.in_(naming))
     if organization_id is not None:
         stmt = stmt.where(
             Event.id.in_(
-                select(event_organizations.c.event_id).where(event_organizations.c.organization_id == organization_id)
+                select(event_organizations.c.event_id).where(
+                    names_visible(event_organizations.c.organization_id, Organization, organization_id)
+                )
             )
         )
     return within_dates(stmt, Event.date_earliest, Event.date_latest, date_from, date_to)

@@ -21,7 +21,7 @@ from app.hearings.schemas import (
 from app.listing import Sorting
 from app.organizations.models import Organization
 from app.people.models import Person
-from app.records import apply_changes, refuse_if_referenced, require_ids
+from app.records import apply_changes, names_visible, refuse_if_referenced, require_ids
 from app.writes import finish, soft_delete
 
 
@@ -88,9 +88,9 @@ def hearings_query(
     if kind:
         stmt = stmt.where(Hearing.kind.in_(kind))
     if court_id is not None:
-        stmt = stmt.where(Hearing.court_id == court_id)
+        stmt = stmt.where(names_visible(Hearing.court_id, Organization, court_id))
     if judge_id is not None:
-        stmt = stmt.where(Hearing.judge_id == judge_id)
+        stmt = stmt.where(names_visible(Hearing.judge_id, Person, judge_id))
     if public is not None:
         stmt = stmt.where(Hearing.public == public)
     return within_dates(stmt, Hearing.date_earliest, Hearing.date_latest, date_from, date_to)
@@ -145,9 +145,9 @@ def outcomes_query(
     if kind:
         stmt = stmt.where(Outcome.kind.in_(kind))
     if hearing_id is not None:
-        stmt = stmt.where(Outcome.hearing_id == hearing_id)
+        stmt = stmt.where(names_visible(Outcome.hearing_id, Hearing, hearing_id))
     if person_id is not None:
-        stmt = stmt.where(Outcome.person_id == person_id)
+        stmt = stmt.where(names_visible(Outcome.person_id, Person, person_id))
     if country is not None:
         stmt = stmt.where(Outcome.case_id.in_(select(Case.id).where(Case.country == country.upper())))
     return within_dates(stmt, Outcome.date_earliest, Outcome.date_latest, date_from, date_to)
