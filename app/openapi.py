@@ -74,6 +74,9 @@ def _finish(method: str, operation: dict[str, Any]) -> None:
     operation_id = operation.get("operationId", "")
     operation["summary"] = _summary(operation_id) if operation_id else operation.get("summary", "")
     _drop_null_from_query_params(operation)
+    if method == "get" and "403" not in responses:
+        # Reads of public records need no token; with one, restricted records become visible.
+        operation["security"] = [{}, {"HTTPBearer": []}]
     ok = responses.get("200")
     if method == "get" and ok is not None:
         ok.setdefault("headers", {})["ETag"] = ETAG

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated
 
 import pycountry
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from app.db import ID_LENGTH
 
@@ -50,7 +50,7 @@ class Input(BaseModel):
 
 
 class RecordFields(Input):
-    restricted: bool = Field(
+    restricted: StrictBool = Field(
         default=False,
         description="Restricted records are invisible without a reader token: for people whose safety "
         "depends on it, unverified facts, or anything not yet public.",

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,6 +49,9 @@ KINDS: dict[Include, tuple[Any, type[BaseModel]]] = {
 
 class CaseWithRecords(CaseRead):
     """The case; each list is present only when asked for with ``include``."""
+
+    # The embedded lists are optional in the response: present only when included.
+    model_config = ConfigDict(from_attributes=True, json_schema_serialization_defaults_required=False)
 
     participants: list[ParticipantRead] | None = None
     charges: list[ChargeRead] | None = None

@@ -1,7 +1,7 @@
 import datetime as dt
 from enum import StrEnum
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, StrictBool
 
 from app.dates import EDTFDate
 from app.schemas import CitedOut, IdList, LongText, RecordFields, RecordId, ShortText
@@ -37,7 +37,7 @@ class HearingFields(RecordFields):
     location: ShortText | None = Field(default=None, examples=["Penal colony outside Almaty"])
     court_id: RecordId | None = Field(default=None, description="The court (an organization).")
     judge_id: RecordId | None = Field(default=None, description="The presiding judge (a person).")
-    public: bool | None = Field(
+    public: StrictBool | None = Field(
         default=None, description="false when journalists and observers were kept out; null when not known."
     )
     summary: LongText | None = None

@@ -1,0 +1,416 @@
+"""Schemathesis fuzzes the whole API, in-process over ASGI, on SQLite and on PostgreSQL.
+
+Every operation in the OpenAPI document gets its explicit examples, the coverage phase (boundary
+values and, with negative data, every way a parameter or body can be wrong) and a bounded number of
+generated positive and negative cases; every response is held to every check Schemathesis has.
+Then the stateful test chains operations through the OpenAPI links Schemathesis infers (a created
+record's id into the operations on that record), so "use after delete" and friends are exercised.
+
+Unlike the rest of the suite, these runs commit: Schemathesis drives thousands of requests through
+the app's own engine and sessions, so each database is a throwaway one made (and dropped) here.
+
+What is not fixed yet is listed in KNOWN and KNOWN_REJECTIONS below, each failure signature with its
+reason: "APP BUG" (delete the entry with the fix) or "INAPPLICABLE" (the check cannot hold for this API).
+Another seed explores other inputs: CASETRACK_FUZZ_SEED=7 pytest tests/test_fuzz.py
+"""
+
+import os
+import re
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import hypothesis
+import pytest
+import schemathesis
+from fastapi import FastAPI
+from hypothesis import HealthCheck
+from hypothesis.errors import FlakyStrategyDefinition
+from hypothesis.stateful import Bundle, initialize
+from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.generation.stateful.state_machine import StepInput
+from schemathesis.python import asgi as schemathesis_asgi
+
+from app.auth.roles import Role
+from app.auth.service import create_token
+from app.config import Settings
+from app.db import make_engine, make_sessionmaker
+from app.main import create_app
+from app.migrate import upgrade_engine
+from tests.conftest import _create_postgres_database, _drop_postgres_database
+
+# Per operation: generated cases (positive and negative) on top of its examples and coverage cases.
+MAX_EXAMPLES = 20
+# Stateful: scenarios, and calls in each.
+STATEFUL_SCENARIOS = 100
+STATEFUL_STEPS = 10
+
+FUZZ_SETTINGS = hypothesis.settings(
+    max_examples=MAX_EXAMPLES,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
+    print_blob=False,
+)
+
+
+def _settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        auto_migrate=False,
+        # Rate limits off: one address makes thousands of requests here.
+        rate_limit_per_address="",
+        rate_limit_per_token="",
+        # No log_level: logging is configured once per process (app/observability.py), and this module builds
+        # an app at collection time; WARNING here would silence the access log that other tests read.
+    )
+
+
+CONFIG = schemathesis.Config.from_dict(
+    {
+        # Fixed, for reproducible runs; CASETRACK_FUZZ_SEED=<int> explores other inputs.
+        "seed": int(os.environ.get("CASETRACK_FUZZ_SEED", "20240611")),
+        "generation": {"mode": "all", "max-examples": MAX_EXAMPLES, "deterministic": True},  # positive and negative
+        # Every check this version has; max_response_time only runs with a limit, and speed is not conformance.
+        "checks": {"enabled": True},
+        "phases": {
+            "examples": {"enabled": True},
+            "coverage": {"enabled": True},
+            "fuzzing": {"enabled": True},
+            "stateful": {
+                "enabled": True,
+                "max-steps": STATEFUL_STEPS,
+                # Sequences are for reaching records through links; negative data is every operation's own test.
+                "generation": {"mode": "positive"},
+            },
+        },
+    }
+)
+
+# The document as the app serves it. Its database is never touched: every request below goes to the app of
+# the database under test (`app=`), which serves the same document. Loaded at import rather than through
+# `schemathesis.pytest.from_fixture`, which (4.32.5) sets pytest's private `Node._nodeid`, gone in pytest 9.2.
+schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(_settings("sqlite://")), config=CONFIG)
+
+
+# Failures that are not fixed here, each with why. An entry drops a failure only when it matches that exact
+# signature, so any other failure of the same check on the same operation still fails the test. "APP BUG"
+# entries are to be deleted when the app is fixed; "INAPPLICABLE" ones say why the check cannot hold.
+Predicate = Callable[[Failure, schemathesis.Case, schemathesis.Response], bool]
+
+
+@dataclass(frozen=True)
+class Known:
+    code: str  # Schemathesis failure code: ST108, ST401, ...
+    reason: str
+    applies: Predicate
+
+
+@dataclass(frozen=True)
+class KnownRejection:
+    """ST202 (a schema-valid request rejected) for a reason the server names in its problem document."""
+
+    reason: str
+    patterns: tuple[str, ...]  # searched in each error's message
+    when: Callable[[dict[str, Any], schemathesis.Case], bool] | None = None  # and this holds for the error
+
+    def matches(self, error: dict[str, Any], case: schemathesis.Case) -> bool:
+        message = str(error.get("message", ""))
+        return any(re.search(p, message) for p in self.patterns) and (self.when is None or self.when(error, case))
+
+
+def _public_read(failure: Failure, case: schemathesis.Case, response: schemathesis.Response) -> bool:
+    # Reads that need no token are exactly those documented without a 403 (history, audit, changes have one).
+    return case.method == "GET" and "403" not in case.operation.definition.raw.get("responses", {})
+
+
+def _sent_value(error: dict[str, Any], case: schemathesis.Case) -> str:
+    """The string the request sent for the field a problem document names (empty if not a string)."""
+    location, *path = error.get("loc") or [""]
+    value: Any = {"body": case.body, "query": case.query}.get(location)
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+def _lax_boolean(value: Any) -> bool:
+    """A value that is not a boolean but that Pydantic's lax mode turns into one."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return value in (0, 1)
+    return isinstance(value, str) and value.lower() in {
+        "0",
+        "1",
+        "true",
+        "false",
+        "t",
+        "f",
+        "yes",
+        "no",
+        "y",
+        "n",
+        "on",
+        "off",
+    }
+
+
+def _missing_required(failure: Failure) -> bool:
+    return list(getattr(failure, "schema_path", []))[-1:] == ["required"]
+
+
+KNOWN: list[Known] = [
+    Known(
+        "ST401",
+        "APP BUG: reads are open to anonymous callers (app/auth/dependencies.py authorize_method), yet every read "
+        "documents `security: [{HTTPBearer: []}]`, i.e. a token is required. The document must say the token is "
+        "optional there: `security: [{}, {HTTPBearer: []}]` (app/openapi.py _finish, for GETs without a 403).",
+        _public_read,
+    ),
+    Known(
+        "ST203",
+        "APP BUG: the same one, seen from the coverage phase: a public GET without `Authorization` is not 401.",
+        _public_read,
+    ),
+    Known(
+        "ST201",
+        "APP BUG: the same one, seen from negative data: a public GET without the header it documents as required.",
+        lambda failure, case, response: (
+            _public_read(failure, case, response) and "`Authorization`" in str(failure.message)
+        ),
+    ),
+    Known(
+        "ST108",
+        "APP BUG: `fields=` (sparse fieldsets) returns items with only the asked fields, but the items' documented "
+        "schema requires all of them: the 200 response must document the sparse shape (app/listing.py).",
+        lambda failure, case, response: "fields" in (case.query or {}) and _missing_required(failure),
+    ),
+    Known(
+        "ST108",
+        "APP BUG: GET /cases/{case_id} leaves out the records `include=` does not name, but CaseWithRecords "
+        "requires them all (participants, ..., timeline): they must be optional in the documented schema.",
+        lambda failure, case, response: case.operation.path == "/api/v1/cases/{case_id}" and _missing_required(failure),
+    ),
+    Known(
+        "ST201",
+        'APP BUG: request bodies coerce non-booleans into booleans (Pydantic lax mode): `"restricted": 0`, '
+        '`"false"`, `"yes"`, `1.0` are accepted where the schema says boolean. app/schemas.py Input needs '
+        "strict booleans (`StrictBool`, or `ConfigDict(strict=True)`).",
+        lambda failure, case, response: (
+            "restricted" in str(failure.message)
+            and isinstance(case.body, dict)
+            and _lax_boolean(case.body.get("restricted"))
+        ),
+    ),
+]
+
+KNOWN_REJECTIONS: list[KnownRejection] = [
+    KnownRejection(
+        "APP BUG: EDTF dates (date, date_from, published_on, birth_date, since, ...) are documented as any string, "
+        "so valid-looking requests get 422. Give the shared EDTF type a `pattern` or `format: edtf` (app/dates.py).",
+        (r"is not a valid EDTF date", r"^an EDTF date must be non-empty"),
+    ),
+    KnownRejection(
+        "APP BUG: full-text `q` is documented as any string, but one without a letter or digit (`q=,`) is 422 "
+        "'give at least one word': either document it (a pattern needing a letter or digit) or answer such a "
+        "search like any other that matches nothing (app/search).",
+        (r"^give at least one word to search for",),
+    ),
+    KnownRejection(
+        "APP BUG: comma-separated value lists (status, kind, role, include, sort, fields ...) are documented as "
+        "any string: document them as `type: array, items: {enum: [...]}, style: form, explode: false` "
+        "(or a pattern), so clients know the values (app/filters.py, app/listing.py). Their shared examples are "
+        "wrong for most lists, too: `fields=id,date` and `sort=-date,kind` on /cases, /people, /sources ...",
+        (r"is not one of ", r"^cannot sort by ", r"^unknown field\(s\)"),
+    ),
+    KnownRejection(
+        "APP BUG: `country` is documented as any two characters; the app takes ISO 3166-1 alpha-2 codes only: "
+        "document the enum of codes (pycountry) or at least `pattern: ^[A-Z]{2}$`.",
+        (r"is not an ISO 3166-1 alpha-2 country code",),
+    ),
+    KnownRejection(
+        "APP BUG: GET /changes `since` is documented as any string (maxLength 20) but must be digits: "
+        "`pattern: ^[0-9]+$` (app/audit/router.py).",
+        (r"expected the `next` value of a previous call",),
+    ),
+    KnownRejection(
+        "APP BUG: ShortText and Url (titles, names, statutes, urls ...) strip whitespace before checking their "
+        'length, so a blank value such as `"\\r"` passes the documented `minLength: 1` and gets 422: '
+        "document it with `pattern: \\S` in their StringConstraints (app/schemas.py).",
+        (r"^String should have at least 1 character$",),
+        when=lambda error, case: _sent_value(error, case).strip() == "" != _sent_value(error, case),
+    ),
+    KnownRejection(
+        "INAPPLICABLE: `cursor` is an opaque token the server issues; no JSON Schema can say which strings it "
+        "issued, and 400 for a forged one is documented.",
+        (r"^cursor: not a cursor",),
+    ),
+    KnownRejection(
+        "INAPPLICABLE: a reference to a record that does not exist (source_ids, person_id, ...) is schema-valid "
+        "but refers to nothing; 422 naming the field is the documented answer, and no schema can describe "
+        "which ids exist.",
+        (r"^no [a-z ]+ with id ",),
+    ),
+    KnownRejection(
+        "INAPPLICABLE: strings with U+0000 are rejected (PostgreSQL text cannot hold it); `type: string` admits "
+        "it, but a pattern excluding it on every string would be noise. Requests with NUL still must not 5xx.",
+        (r"must not contain the NUL character",),
+    ),
+]
+
+
+def _problem_errors(response: schemathesis.Response) -> list[dict[str, Any]]:
+    """What a problem document complains about: one entry per offending field, else its detail."""
+    try:
+        problem = response.json()
+    except ValueError:
+        return []
+    if not isinstance(problem, dict):
+        return []
+    errors = [e for e in problem.get("errors") or [] if isinstance(e, dict)]
+    return errors or [{"message": str(problem.get("detail", ""))}]
+
+
+def _is_known(failure: Failure, case: schemathesis.Case, response: schemathesis.Response) -> bool:
+    if failure.code == "ST202":
+        # Forgiven only when every complaint is a known one: a new reason in the same response still fails.
+        errors = _problem_errors(response)
+        return bool(errors) and all(any(k.matches(e, case) for k in KNOWN_REJECTIONS) for e in errors)
+    return any(k.code == failure.code and k.applies(failure, case, response) for k in KNOWN)
+
+
+# Until the document describes EDTF dates and country codes (APP BUGs above), Schemathesis cannot make a valid
+# case, hearing, event ... from it, and stateful sequences never get past the first step for them. In the
+# stateful phase's positive data only, those fields take a value the document itself gives as an example, and
+# lists of references to other records are empty (random ids refer to nothing, which is a 422).
+EDTF_FIELDS = frozenset({"date", "opened_on", "birth_date", "start_date", "since", "until", "published_on"})
+REFERENCE_LISTS = frozenset({"source_ids", "person_ids", "organization_ids", "named_person_ids"})
+
+
+@schema.hook
+def map_case(context: Any, case: schemathesis.Case) -> schemathesis.Case:
+    meta = case.meta
+    if meta is None or meta.phase.name.value != "stateful" or not meta.generation.mode.is_positive:
+        return case
+    if isinstance(case.body, dict):
+        for key, value in list(case.body.items()):
+            if key in EDTF_FIELDS and value is not None:
+                case.body[key] = "2015-12-08?"
+            elif key == "country" and value is not None:
+                case.body[key] = "KZ"
+            elif key in REFERENCE_LISTS:
+                case.body[key] = []
+    return case
+
+
+@schema.hook
+def filter_failure(context: Any, failure: Failure, case: schemathesis.Case, response: schemathesis.Response) -> bool:
+    return not _is_known(failure, case, response)
+
+
+@dataclass
+class FuzzTarget:
+    name: str
+    app: FastAPI
+    token: str
+    headers: dict[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        # As an admin, who may call every operation; sent like the CLI's `-H`, so checks know it is explicit.
+        self.headers = {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+async def fuzz_target(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[FuzzTarget]:
+    """A migrated throwaway database, an admin token in it, and an app on it."""
+    pg_name = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{Path(tmp_path_factory.mktemp('fuzz')) / 'casetrack.db'}"
+    else:
+        pg_name, url = await _create_postgres_database()
+    try:
+        settings = _settings(url)
+        engine = make_engine(settings)
+        try:
+            await upgrade_engine(engine)
+            async with make_sessionmaker(engine)() as session:
+                token = await create_token(session, f"fuzz-admin-{uuid.uuid4().hex[:6]}", Role.admin)
+                await session.commit()
+        finally:
+            await engine.dispose()
+        yield FuzzTarget(request.param, create_app(settings), token)
+        # Schemathesis runs apps (and so their engines' connection pools) on an event loop of its own;
+        # ending their lifespans there disposes the engines before the database goes.
+        schemathesis_asgi.shutdown_lifespans()
+    finally:
+        if pg_name:
+            await _drop_postgres_database(pg_name)
+
+
+@FUZZ_SETTINGS
+@schema.parametrize()
+def test_every_operation(case: schemathesis.Case, fuzz_target: FuzzTarget) -> None:
+    case.call_and_validate(app=fuzz_target.app, headers=fuzz_target.headers)
+
+
+CREATE_CASE = schema["/api/v1/cases"]["POST"]
+CASE_EXAMPLE = {"title": "A case for stateful sequences", "country": "KZ", "opened_on": "2015-12-08?"}
+
+
+def test_stateful_sequences(fuzz_target: FuzzTarget) -> None:
+    failures: list[FailureGroup] = []
+
+    class Scenarios(schema.as_state_machine()):  # type: ignore[misc]
+        rule_order_seed = CONFIG.seed  # which operations start scenarios, as the CLI shuffles them
+
+        # Schemathesis starts scenarios only at operations its inference deems sure to succeed, and it rules out
+        # POST /cases, /people and /organizations: their body's `source_ids` names a resource `Source` that no
+        # operation returns (the document calls it `SourceRead`). Until the app documents OpenAPI links, every
+        # scenario starts with a case made from the document's own example, so the links out of POST /cases
+        # (hearings, charges, events, outcomes, timeline, delete ...) are all followed.
+        @initialize(target=Bundle("cases"))
+        def create_a_case(self) -> Any:
+            step = StepInput.initial(CREATE_CASE.Case(body=dict(CASE_EXAMPLE), media_type="application/json"))
+            self.recorder.record_case(case=step.case)
+            self.control.record_step(step, self.recorder)
+            return self._step(step)
+
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+            return {"app": fuzz_target.app, "headers": fuzz_target.headers}
+
+        def validate_response(
+            self, response: schemathesis.Response, case: schemathesis.Case, additional_checks: Any = None, **kwargs: Any
+        ) -> None:
+            try:
+                case.validate_response(
+                    response,
+                    additional_checks=additional_checks,
+                    headers=fuzz_target.headers,
+                    transport_kwargs=kwargs,
+                    recorder=self.recorder,
+                )
+            except FailureGroup as exc:
+                failures.append(exc)
+                raise
+
+    try:
+        Scenarios.run(
+            settings=hypothesis.settings(
+                FUZZ_SETTINGS,
+                max_examples=STATEFUL_SCENARIOS,
+                stateful_step_count=STATEFUL_STEPS,
+                # No shrinking: a replayed sequence meets a database that earlier scenarios have changed.
+                phases=[hypothesis.Phase.generate],
+            )
+        )
+    except FlakyStrategyDefinition:
+        # A scenario's first steps, replayed, got other answers than the first time (the database has moved on),
+        # so Hypothesis cannot carry on. Schemathesis's own runner ends the suite there too, as passed unless it
+        # found something: a check failure seen on the way still fails the test.
+        if failures:
+            raise failures[0] from None
