@@ -28,6 +28,8 @@ ops = APIRouter(tags=["operations"], include_in_schema=True)
 def configure_logging(level: str = "INFO") -> None:
     """JSON lines on stderr; every line of a request carries its request id. Idempotent."""
     root = logging.getLogger()
+    # The service's own loggers keep their level whatever else reconfigures the root (alembic.ini does).
+    logging.getLogger("casetrack").setLevel(level)
     if any(getattr(h, "name", None) == "casetrack-json" for h in root.handlers):
         return
     handler = logging.StreamHandler()

@@ -48,10 +48,10 @@ class Meter:
             of = f" of {self.total:,}" if self.total is not None else ""
             print(f"{self.description}: {self.count:,}{of} {self.unit} ({self._rate()})", file=self.stream, flush=True)
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *rest: object) -> None:
         if self._progress is not None:
             self._progress.stop()
-        else:
+        elif exc_type is None:  # after a failure the error message says what happened
             print(
                 f"{self.description}: {self.count:,} {self.unit} in {time.monotonic() - self.started:.1f} s "
                 f"({self._rate()})",
