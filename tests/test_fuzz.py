@@ -122,11 +122,6 @@ class KnownRejection:
         return any(re.search(p, message) for p in self.patterns) and (self.when is None or self.when(error, case))
 
 
-def _public_read(failure: Failure, case: schemathesis.Case, response: schemathesis.Response) -> bool:
-    # Reads that need no token are exactly those documented without a 403 (history, audit, changes have one).
-    return case.method == "GET" and "403" not in case.operation.definition.raw.get("responses", {})
-
-
 def _sent_value(error: dict[str, Any], case: schemathesis.Case) -> str:
     """The string the request sent for the field a problem document names (empty if not a string)."""
     location, *path = error.get("loc") or [""]
@@ -136,74 +131,16 @@ def _sent_value(error: dict[str, Any], case: schemathesis.Case) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _lax_boolean(value: Any) -> bool:
-    """A value that is not a boolean but that Pydantic's lax mode turns into one."""
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int | float):
-        return value in (0, 1)
-    return isinstance(value, str) and value.lower() in {
-        "0",
-        "1",
-        "true",
-        "false",
-        "t",
-        "f",
-        "yes",
-        "no",
-        "y",
-        "n",
-        "on",
-        "off",
-    }
-
-
 def _missing_required(failure: Failure) -> bool:
     return list(getattr(failure, "schema_path", []))[-1:] == ["required"]
 
 
 KNOWN: list[Known] = [
     Known(
-        "ST401",
-        "APP BUG: reads are open to anonymous callers (app/auth/dependencies.py authorize_method), yet every read "
-        "documents `security: [{HTTPBearer: []}]`, i.e. a token is required. The document must say the token is "
-        "optional there: `security: [{}, {HTTPBearer: []}]` (app/openapi.py _finish, for GETs without a 403).",
-        _public_read,
-    ),
-    Known(
-        "ST203",
-        "APP BUG: the same one, seen from the coverage phase: a public GET without `Authorization` is not 401.",
-        _public_read,
-    ),
-    Known(
-        "ST201",
-        "APP BUG: the same one, seen from negative data: a public GET without the header it documents as required.",
-        lambda failure, case, response: (
-            _public_read(failure, case, response) and "`Authorization`" in str(failure.message)
-        ),
-    ),
-    Known(
         "ST108",
         "APP BUG: `fields=` (sparse fieldsets) returns items with only the asked fields, but the items' documented "
         "schema requires all of them: the 200 response must document the sparse shape (app/listing.py).",
         lambda failure, case, response: "fields" in (case.query or {}) and _missing_required(failure),
-    ),
-    Known(
-        "ST108",
-        "APP BUG: GET /cases/{case_id} leaves out the records `include=` does not name, but CaseWithRecords "
-        "requires them all (participants, ..., timeline): they must be optional in the documented schema.",
-        lambda failure, case, response: case.operation.path == "/api/v1/cases/{case_id}" and _missing_required(failure),
-    ),
-    Known(
-        "ST201",
-        'APP BUG: request bodies coerce non-booleans into booleans (Pydantic lax mode): `"restricted": 0`, '
-        '`"false"`, `"yes"`, `1.0` are accepted where the schema says boolean. app/schemas.py Input needs '
-        "strict booleans (`StrictBool`, or `ConfigDict(strict=True)`).",
-        lambda failure, case, response: (
-            "restricted" in str(failure.message)
-            and isinstance(case.body, dict)
-            and _lax_boolean(case.body.get("restricted"))
-        ),
     ),
 ]
 
