@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 INCLUDE_ALL = "participants,charges,sentences,hearings,outcomes,events,sources,timeline"
 PAGE = 50
 DEEP_PAGES = 1_000
-SLOW_MS = 1_000  # an endpoint whose single request takes longer is driven with 2 connections, for longer
+SLOW_MS = 500  # an endpoint whose single request takes longer is driven with 2 connections, for longer
 SLOW_RUN_CAP = 60
 
 
@@ -64,7 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--profile",
         metavar="DIR",
         help="Sample the service with py-spy during each measured run (py-spy must be installed: "
-        "`pip install py-spy`, not a project dependency); raw stacks and a summary per endpoint go to DIR.",
+        "`pip install py-spy`, not a project dependency): the thread holding the GIL, 200 times a second, "
+        "so the samples say where the process's Python time goes. Raw stacks and a summary per endpoint go "
+        "to DIR.",
     )
     parser.add_argument("--seed", type=int, default=1, help="Seed for the choice of ids.")
 
@@ -582,7 +584,7 @@ def wrk(
         profile.parent.mkdir(parents=True, exist_ok=True)
         spy = subprocess.Popen(
             [py_spy(), "record", "-p", str(server.pid), "-f", "raw", "-r", "200", "-o", str(profile),
-             "-d", str(max(1, round(seconds))), "--nonblocking"],
+             "-d", str(max(1, round(seconds))), "--nonblocking", "--gil"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 300)
