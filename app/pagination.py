@@ -107,7 +107,11 @@ def _after(keys: Sequence[SortKey], values: Sequence[Any]) -> Any:
         equal_before = [keys[j].expression == values[j] for j in range(i)]
         beyond = key.expression < values[i] if key.descending else key.expression > values[i]
         clauses.append(and_(*equal_before, beyond))
-    return or_(*clauses)
+    # Implied by the OR, but said on its own it lets the database start an index scan at the cursor
+    # instead of filtering every row before it (PostgreSQL does not derive it from the OR).
+    first = keys[0]
+    start = first.expression <= values[0] if first.descending else first.expression >= values[0]
+    return and_(start, or_(*clauses))
 
 
 async def fetch_page(
