@@ -42,6 +42,32 @@ class Settings(BaseSettings):
         "(run `casetrack migrate` there).",
     )
     sql_echo: bool = False
+    database_pool_size: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="Connections each server process keeps open to the database (it may open "
+        "`database_max_overflow` more under load). Size it with the workers against PostgreSQL's "
+        "max_connections: see docs/deployment.md.",
+    )
+    database_max_overflow: int = Field(
+        default=10,
+        ge=0,
+        le=1000,
+        description="Extra connections a process may open past the pool size, closed when returned.",
+    )
+    database_pre_ping: bool = Field(
+        default=False,
+        description="Check each pooled connection with a round trip before lending it to a request. Off: a "
+        "connection the server or a pooler closed fails one request (503) and is replaced; on: no such "
+        "failure, one more round trip per request.",
+    )
+    database_pool_recycle: int = Field(
+        default=1800,
+        ge=-1,
+        description="Seconds after which a pooled connection is replaced (-1: never); keep it under any idle "
+        "timeout of PostgreSQL, PgBouncer or a firewall between them.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level of the JSON log lines on standard error."
     )

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import Boolean, DateTime, Integer, MetaData, String, event, false, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -94,14 +95,18 @@ def _configure_sqlite_connection(dbapi_connection: Any, connection_record: Any) 
 
 
 def begin_sqlite_transaction(connection: Any) -> None:
-    immediate = connection.get_execution_options().get(IMMEDIATE, False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    options = connection.get_execution_options()
+    if options.get(READ_ONLY, False):
+        return  # each statement is its own snapshot, as in PostgreSQL's READ COMMITTED
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(IMMEDIATE, False) else "BEGIN")
 
 
 def make_engine(settings: Settings) -> AsyncEngine:
-    engine = create_async_engine(
-        settings.async_database_url, echo=settings.sql_echo, pool_pre_ping=not settings.is_sqlite
-    )
+    url = make_url(settings.async_database_url)
+    pool: dict[str, Any] = {"pool_pre_ping": settings.database_pre_ping, "pool_recycle": settings.database_pool_recycle}
+    if url.database not in (None, "", ":memory:"):  # an in-memory SQLite database lives in its one connection
+        pool |= {"pool_size": settings.database_pool_size, "max_overflow": settings.database_max_overflow}
+    engine = create_async_engine(url, echo=settings.sql_echo, **pool)
     if settings.is_sqlite:
         event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
         event.listen(engine.sync_engine, "begin", begin_sqlite_transaction)
@@ -120,6 +125,16 @@ def make_sessionmaker(bind: AsyncEngine | AsyncConnection, **options: Any) -> as
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 IMMEDIATE = "casetrack_write_transaction"
+READ_ONLY = "casetrack_read_only"
+
+
+def read_only_options(bind: AsyncEngine | AsyncConnection) -> dict[str, Any]:
+    """Execution options for a request that only reads: no BEGIN and COMMIT around it (two round trips
+    on PostgreSQL, two thread hops on SQLite). Every statement still sees one consistent snapshot, which
+    is what PostgreSQL's default READ COMMITTED gives a multi-statement transaction anyway."""
+    if bind.dialect.name == "postgresql":
+        return {"isolation_level": "AUTOCOMMIT"}
+    return {READ_ONLY: True}
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -129,6 +144,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             # On SQLite a write transaction takes the write lock when it begins (BEGIN IMMEDIATE), so
             # concurrent writers wait for each other instead of failing with "database is locked".
             await session.connection(execution_options={IMMEDIATE: True})
+        elif isinstance(session.bind, AsyncEngine):  # (tests bind sessions to a connection in a transaction)
+            await session.connection(execution_options=read_only_options(session.bind))
         try:
             yield session
             await session.commit()

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -229,10 +229,29 @@ async def handle_stale_data(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def handle_database_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    if not exc.connection_invalidated:
+        return await handle_unexpected_error(request, exc)
+    # The database, a pooler or the network closed a pooled connection; the pool has dropped it (and
+    # every connection as old), so the same request made again gets a fresh one.
+    log.warning("database connection lost on %s %s: %s", request.method, request.url.path, exc.orig)
+    response = problem(
+        request,
+        503,
+        "database-unavailable",
+        "Service unavailable",
+        "The connection to the database was lost while answering this request; retry it.",
+    )
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, handle_app_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
     app.add_exception_handler(IntegrityError, handle_integrity_error)
     app.add_exception_handler(StaleDataError, handle_stale_data)
+    app.add_exception_handler(DBAPIError, handle_database_error)
     app.add_exception_handler(Exception, handle_unexpected_error)

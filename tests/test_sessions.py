@@ -1,0 +1,116 @@
+"""How requests use the database, on an app with its own engine (as deployed, not the rolled-back test
+connection the other tests share): reads run without a transaction around them, writes in one, and a
+pooled connection that the database closed costs one 503, not a 500 and not the process.
+"""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from app.auth.roles import Role
+from app.auth.service import create_token
+from app.config import Settings, async_database_url
+from app.db import make_engine, make_sessionmaker
+from app.main import create_app
+from app.migrate import upgrade_engine
+from tests.conftest import POSTGRES_URL, _create_postgres_database, _drop_postgres_database
+
+
+@dataclass
+class Deployed:
+    name: str
+    url: str
+    http: httpx.AsyncClient
+    executed: list[tuple[str, dict[str, Any]]]  # (statement, the connection's execution options)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def deployed(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Deployed]:
+    pg_name = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'casetrack.db'}"
+    else:
+        pg_name, url = await _create_postgres_database()
+    try:
+        settings = Settings(database_url=url, auto_migrate=False, rate_limit_per_address="", rate_limit_per_token="")
+        engine = make_engine(settings)
+        try:
+            await upgrade_engine(engine)
+            async with make_sessionmaker(engine)() as session:
+                token = await create_token(session, "editor", Role.editor)
+                await session.commit()
+        finally:
+            await engine.dispose()
+        app = create_app(settings)
+        executed: list[tuple[str, dict[str, Any]]] = []
+
+        @event.listens_for(app.state.engine.sync_engine, "before_cursor_execute")
+        def _record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            executed.append((statement, dict(conn.get_execution_options())))
+
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=transport, base_url="http://casetrack.test", headers={"Authorization": f"Bearer {token}"}
+            ) as http,
+        ):
+            yield Deployed(request.param, url, http, executed)
+    finally:
+        if pg_name:
+            await _drop_postgres_database(pg_name)
+
+
+def _in_transaction(deployed: Deployed, options: dict[str, Any]) -> bool:
+    if deployed.name == "postgresql":
+        return options.get("isolation_level") != "AUTOCOMMIT"
+    return not options.get("casetrack_read_only", False)
+
+
+async def test_reads_run_without_begin_and_commit_writes_in_one_transaction(deployed: Deployed) -> None:
+    created = await deployed.http.post("/api/v1/people", json={"name": "Mukhtar Dzhakishev"})
+    assert created.status_code == 201, created.text
+    write = list(deployed.executed)
+    assert any(s.startswith("INSERT INTO people") for s, _ in write)
+    assert all(_in_transaction(deployed, options) for _, options in write)
+    if deployed.name == "sqlite":
+        assert [s for s, _ in write][0] == "BEGIN IMMEDIATE"  # the write lock first: writers queue
+
+    deployed.executed.clear()
+    read = await deployed.http.get(created.headers["Location"])
+    assert read.status_code == 200, read.text
+    statements = [s for s, _ in deployed.executed]
+    # The token lookup, the person and their cases: no BEGIN, no COMMIT, no transaction around them.
+    assert len(statements) >= 2
+    assert {s.split()[0] for s in statements} == {"SELECT"}, statements
+    assert not any(_in_transaction(deployed, options) for _, options in deployed.executed)
+
+
+# Only PostgreSQL: an SQLite connection is a file handle in the process, which nothing outside can close.
+@pytest.mark.parametrize("deployed", ["postgresql"], indirect=True)
+async def test_a_connection_the_database_closed_costs_one_503(deployed: Deployed) -> None:
+    assert (await deployed.http.get("/api/v1/people")).status_code == 200  # a pooled connection now exists
+    admin = create_async_engine(async_database_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            database = deployed.url.rsplit("/", 1)[1]
+            await connection.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"),
+                {"name": database},
+            )
+    finally:
+        await admin.dispose()
+
+    lost = await deployed.http.get("/api/v1/people")
+    assert lost.status_code == 503, lost.text
+    assert lost.headers["content-type"] == "application/problem+json"
+    assert lost.headers["retry-after"] == "1"
+    assert "retry" in lost.json()["detail"]
+    again = await deployed.http.get("/api/v1/people")
+    assert again.status_code == 200, again.text
