@@ -91,6 +91,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=operation_id,
         docs_url=None,  # /docs and /redoc are served by app.web, with their assets from this service
         redoc_url=None,
+        # FastAPI's own OpenTelemetry hooks look up the providers (and the environment) on every request;
+        # the service reports through /metrics and its JSON log instead.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings)

@@ -64,7 +64,6 @@ async def get_case_timeline(
     case: CaseDep,
     session: SessionDep,
     request: Request,
-    response: Response,
     types: Annotated[
         str | None, Query(description="Item types, comma-separated.", examples=["hearing,outcome"])
     ] = None,
@@ -104,6 +103,7 @@ async def get_case_timeline(
         )
     if chosen == "timelinejs":
         return JSONResponse(to_timelinejs(timeline, case.title), headers=vary)
-    response.headers.update(vary)
-    link_next(request, response, timeline.next)
-    return timeline
+    # Serialized once, here (returned as a model, FastAPI would validate it again first).
+    answer = Response(timeline.model_dump_json(), media_type="application/json", headers=vary)
+    link_next(request, answer, timeline.next)
+    return answer
