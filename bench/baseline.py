@@ -729,10 +729,11 @@ EVENT_COLUMNS = (
 
 
 def events_sql(db: Database, where: str = "", tail: str = "") -> str:
-    # Driven by the date index, the cases' visibility checked as a set. SQLite's planner would rather look
-    # events up case by case and sort them all; the unary + keeps it off the case_id index.
-    plus = "+" if db.dialect == "sqlite" else ""
-    visible_cases = f"{plus}e.case_id IN (SELECT c.id FROM cases c WHERE c.deleted_at IS NULL AND c.restricted = false)"
+    # Driven by the date index, each event's case checked by its primary key (an IN over every visible
+    # case would build that set for each query: 10 ms of SQLite at full scale).
+    visible_cases = (
+        "EXISTS (SELECT 1 FROM cases c WHERE c.id = e.case_id AND c.deleted_at IS NULL AND c.restricted = false)"
+    )
     return kind_sql(db, "events", visible_cases + where, "ORDER BY e.date_earliest, e.id") + tail
 
 
