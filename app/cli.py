@@ -110,7 +110,13 @@ def serve(
         _run(lambda: _migrate_and_demo(settings, demo=with_demo))
     # Logging is ours (JSON lines with request ids, set up by create_app); uvicorn's access log would repeat it.
     uvicorn.run(
-        "app.main:create_app", factory=True, host=host, port=port, workers=workers, log_config=None, access_log=False
+        "app.main:create_server_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
     )
 
 

@@ -1,5 +1,6 @@
 """The application factory: settings in, a ready FastAPI app out."""
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -79,6 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.migrate_on_start:
             await upgrade_engine(app.state.engine)
+        if getattr(app.state, "server_process", False):
+            tune_garbage_collector()
         yield
         await app.state.engine.dispose()
 
@@ -104,4 +107,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router())
     install_web(app, API_PREFIX)
     install_openapi(app)
+    return app
+
+
+# Young objects collected every 20,000 allocations rather than 700: a request allocates thousands
+# (ORM states, models, rows) that reference counting frees anyway, and each collection also walked
+# the older generations. Measured on a median timeline: 10.5 -> 7.1 ms of CPU (docs/performance.md).
+GC_THRESHOLDS = (20_000, 20, 20)
+
+
+def tune_garbage_collector() -> None:
+    """For a server process, once started: what exists now (modules, mappers, compiled statements,
+    routes) stays for the life of the process, so the collector stops scanning it (``gc.freeze``),
+    and collects young objects less often."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
+def create_server_app() -> FastAPI:
+    """The app as ``casetrack serve`` runs it (one per worker process): ``create_app`` with the
+    process-wide tuning a test process should not get."""
+    app = create_app()
+    app.state.server_process = True
     return app

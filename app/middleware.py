@@ -134,7 +134,8 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
     # Added innermost first: the ETag sees the plain body; gzip compresses it; the size and rate
     # limits refuse early; CORS wraps everything (so even a 429 carries its headers).
     app.add_middleware(ETagMiddleware)
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    # Level 6 (zlib's default), not Starlette's 9: several times less CPU for a few percent more bytes.
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.rate_limit_per_address or settings.rate_limit_per_token:
         app.add_middleware(RateLimitMiddleware, settings=settings)

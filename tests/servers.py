@@ -160,7 +160,7 @@ async def running_servers(count: int, env: dict[str, str], directory: Path) -> A
                             sys.executable,
                             "-m",
                             "uvicorn",
-                            "app.main:create_app",
+                            "app.main:create_server_app",
                             "--factory",
                             "--host",
                             "127.0.0.1",

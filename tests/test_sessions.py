@@ -3,6 +3,7 @@ connection the other tests share): reads run without a transaction around them, 
 pooled connection that the database closed costs one 503, not a 500 and not the process.
 """
 
+import gc
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +16,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.auth.roles import Role
 from app.auth.service import create_token
-from app.config import Settings, async_database_url
+from app.config import Settings, async_database_url, get_settings
 from app.db import make_engine, make_sessionmaker
-from app.main import create_app
+from app.main import GC_THRESHOLDS, create_app, create_server_app
 from app.migrate import upgrade_engine
 from tests.conftest import POSTGRES_URL, _create_postgres_database, _drop_postgres_database
 
@@ -114,3 +115,27 @@ async def test_a_connection_the_database_closed_costs_one_503(deployed: Deployed
     assert "retry" in lost.json()["detail"]
     again = await deployed.http.get("/api/v1/people")
     assert again.status_code == 200, again.text
+
+
+async def test_a_server_process_tunes_the_garbage_collector_once_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`casetrack serve` builds its app with create_server_app: after start-up the objects that live as long
+    as the process are frozen out of the collector's scans and young objects are collected less often."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'casetrack.db'}")
+    get_settings.cache_clear()
+    thresholds = gc.get_threshold()
+    try:
+        app = create_server_app()
+        assert gc.get_threshold() == thresholds  # nothing changes before the server starts it
+        async with app.router.lifespan_context(app):
+            assert gc.get_threshold() == GC_THRESHOLDS
+            assert gc.get_freeze_count() > 10_000  # the modules, mappers and routes loaded by now
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://casetrack.test") as http:
+                assert (await http.get("/api/v1/cases")).status_code == 200
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
+        get_settings.cache_clear()
+    assert not getattr(create_app().state, "server_process", False)  # tests' and tools' apps are left alone
