@@ -1,7 +1,7 @@
 """Query-string helpers shared by list endpoints: several values in one parameter, date windows,
 and refusing parameters an endpoint does not know (a typo must not silently widen a research query)."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
@@ -10,8 +10,9 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from sqlalchemy import ColumnElement, Select
 
-from app.dates import edtf_bounds
+from app.dates import EDTFDate, edtf_bounds
 from app.errors import BadQuery, InvalidQuery
+from app.schemas import Country
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -21,35 +22,60 @@ SearchQuery = Annotated[
         min_length=1,
         max_length=200,
         description="Full-text search, any script (Latin, Cyrillic...): every word must match, as a prefix. "
-        "Results come best match first unless `sort` is given.",
+        "Results come best match first unless `sort` is given. Words are runs of letters and digits; a search "
+        "without any is refused.",
         examples=["Козлов"],
+        # app.search.service takes the words as Python's `[^\W_]+`: exactly the letters and digits.
+        json_schema_extra={"pattern": r"[\p{L}\p{N}]"},
     ),
 ]
 
 DateFrom = Annotated[
-    str | None,
+    EDTFDate | None,
     Query(
-        max_length=64,
         description="Only records whose date may fall on or after this EDTF date (its earliest day).",
         examples=["2012"],
     ),
 ]
 DateTo = Annotated[
-    str | None,
+    EDTFDate | None,
     Query(
-        max_length=64,
         description="Only records whose date may fall on or before this EDTF date (its latest day).",
         examples=["2015-12"],
     ),
 ]
+CountryFilter = Annotated[Country | None, Query(description="ISO 3166-1 alpha-2 country code, in capitals.")]
+
+
+def list_pattern(names: Iterable[str], prefix: str = "") -> str:
+    """The pattern of a comma-separated list of ``names``, each with an optional ``prefix`` (such as ``-?``)
+    and spaces around it (`list_items` drops them)."""
+    one = f" *{prefix}(?:{'|'.join(names)}) *"
+    return f"^{one}(?:,{one})*$"
+
+
+def list_items(value: str) -> list[str]:
+    """``"a, b"`` -> ["a", "b"]: the items of a list `list_pattern` describes (to be checked one by one)."""
+    return [part.strip(" ") for part in value.split(",")]
+
+
+def choice_list(enum: type[StrEnum], description: str, example: str | None = None) -> Any:
+    """A query parameter taking one or more values of ``enum``, comma-separated, documented as a pattern
+    (parse it with `choices`, which takes exactly what the pattern admits)."""
+    values = [e.value for e in enum]
+    return Query(
+        description=f"{description} One or more of: {', '.join(values)}; comma-separated.",
+        examples=[example or values[0]],
+        json_schema_extra={"pattern": list_pattern(values)},
+    )
 
 
 def choices(value: str | None, enum: type[E], param: str) -> list[E] | None:
-    """``kind=a,b`` -> [a, b]; a value outside the vocabulary is a 400 naming it."""
+    """``kind=a,b`` -> [a, b]; a value outside the vocabulary (or blank) is a 422 naming it."""
     if value is None:
         return None
     picked = []
-    for part in (p.strip() for p in value.split(",")):
+    for part in list_items(value):
         try:
             picked.append(enum(part))
         except ValueError:
@@ -68,21 +94,14 @@ def within_dates(
     latest: ColumnElement[Any],
     date_from: str | None,
     date_to: str | None,
-    names: tuple[str, str] = ("date_from", "date_to"),
 ) -> Select[Any]:
-    """Keep records whose date range overlaps the window: a vague date that may fall inside stays in."""
+    """Keep records whose date range overlaps the window: a vague date that may fall inside stays in.
+    The dates are DateFrom and DateTo parameters, so valid already."""
     if date_from is not None:
-        stmt = stmt.where(latest >= _bounds(date_from, names[0]).earliest)
+        stmt = stmt.where(latest >= edtf_bounds(date_from).earliest)
     if date_to is not None:
-        stmt = stmt.where(earliest <= _bounds(date_to, names[1]).latest)
+        stmt = stmt.where(earliest <= edtf_bounds(date_to).latest)
     return stmt
-
-
-def _bounds(value: str, param: str) -> Any:
-    try:
-        return edtf_bounds(value)
-    except ValueError as exc:
-        raise InvalidQuery(param, str(exc)) from None
 
 
 _known_params: dict[int, frozenset[str]] = {}

@@ -22,44 +22,10 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from app.auth.roles import ANONYMOUS
 from app.errors import InvalidQuery
-from app.pagination import PageParams, SortKey, fetch_page, link_next, page_params
+from app.filters import list_items, list_pattern
+from app.pagination import PageDep, PageParams, SortKey, fetch_page, link_next
 
 CSV_BATCH = 1_000
-
-
-@dataclass(frozen=True)
-class ListParams:
-    page: PageParams
-    sort: str | None
-    count: bool
-    fields: str | None
-    format: Literal["json", "csv"] | None
-
-
-def list_params(
-    page: Annotated[PageParams, Depends(page_params)],
-    sort: Annotated[
-        str | None,
-        Query(
-            max_length=200,
-            description="Comma-separated fields to sort by; `-` in front for descending. Ties are broken by id.",
-            examples=["-date,kind"],
-        ),
-    ] = None,
-    count: Annotated[bool, Query(description="Add the total number of matching records as `count`.")] = False,
-    fields: Annotated[
-        str | None,
-        Query(max_length=1000, description="Comma-separated fields to return for each item.", examples=["id,date"]),
-    ] = None,
-    format: Annotated[
-        Literal["json", "csv"] | None,
-        Query(description="`csv` streams every matching record as CSV (the same as `Accept: text/csv`)."),
-    ] = None,
-) -> ListParams:
-    return ListParams(page=page, sort=sort, count=count, fields=fields, format=format)
-
-
-ListDep = Annotated[ListParams, Depends(list_params)]
 
 
 @dataclass(frozen=True)
@@ -71,18 +37,83 @@ class Sorting:
     id_column: InstrumentedAttribute[Any]
     nulls: Mapping[str, Any] | None = None  # stand-in values that give NULLs a place in the order
 
+    @property
+    def pattern(self) -> str:
+        return list_pattern(self.columns, prefix="-?")
+
     def keys(self, sort: str | None) -> list[SortKey]:
+        """The order ``sort`` asks for (exactly what `pattern` admits); None is the default order."""
         keys = []
-        for part in (p.strip() for p in (sort or self.default).split(",")):
-            name = part.lstrip("-")
+        for part in list_items(self.default if sort is None else sort):
+            name = part.removeprefix("-")
             if name not in self.columns:
                 allowed = ", ".join(sorted(self.columns))
-                raise InvalidQuery("sort", f"cannot sort by {name!r}; sortable fields: {allowed}")
+                raise InvalidQuery(
+                    "sort", f"cannot sort by {name!r}; sortable fields: {allowed} (`-` in front: descending)"
+                )
             null_as = (self.nulls or {}).get(name)
             keys.append(SortKey(self.columns[name], descending=part.startswith("-"), null_as=null_as))
         if not any(k.column is self.id_column for k in keys):
             keys.append(SortKey(self.id_column))
         return keys
+
+
+@dataclass(frozen=True)
+class ListParams:
+    page: PageParams
+    sort: str | None
+    count: bool
+    fields: str | None
+    format: Literal["json", "csv"] | None
+    schema: type[BaseModel]  # of each item
+    sorting: Sorting
+
+
+def _examples(schema: type[BaseModel], sorting: Sorting) -> tuple[str, str]:
+    """A `sort` and a `fields` value that make sense for this list, for its documentation."""
+    telling = [name for name in sorting.columns if name not in ("id", "created_at", "updated_at")][:2]
+    sort = ",".join(["-" + telling[0], *telling[1:]]) if telling else "-created_at"
+    key = "id" if "id" in schema.model_fields else next(iter(schema.model_fields))
+    fields = ",".join([key, *[name for name in telling if name in schema.model_fields and name != key]])
+    return sort, fields
+
+
+def list_params(schema: type[BaseModel], sorting: Sorting) -> Any:
+    """The query parameters of a list of ``schema`` items ordered by ``sorting``, as a dependency type:
+    `sort` and `fields` documented with this list's own names (a pattern each), which `respond` holds to."""
+    sort_example, fields_example = _examples(schema, sorting)
+
+    def params(
+        page: PageDep,
+        sort: Annotated[
+            str | None,
+            Query(
+                max_length=200,
+                description="Comma-separated fields to sort by; `-` in front for descending. Ties are broken by "
+                f"id. Sortable: {', '.join(sorting.columns)}.",
+                examples=[sort_example],
+                json_schema_extra={"pattern": sorting.pattern},
+            ),
+        ] = None,
+        count: Annotated[bool, Query(description="Add the total number of matching records as `count`.")] = False,
+        fields: Annotated[
+            str | None,
+            Query(
+                max_length=1000,
+                description="Comma-separated fields to return for each item (the others are left out): "
+                f"{', '.join(schema.model_fields)}.",
+                examples=[fields_example],
+                json_schema_extra={"pattern": list_pattern(schema.model_fields)},
+            ),
+        ] = None,
+        format: Annotated[
+            Literal["json", "csv"] | None,
+            Query(description="`csv` streams every matching record as CSV (the same as `Accept: text/csv`)."),
+        ] = None,
+    ) -> ListParams:
+        return ListParams(page, sort, count, fields, format, schema, sorting)
+
+    return Annotated[ListParams, Depends(params)]
 
 
 def wants_csv(request: Request, params: ListParams) -> bool:
@@ -93,12 +124,13 @@ def wants_csv(request: Request, params: ListParams) -> bool:
 
 
 def _selected_fields(schema: type[BaseModel], fields: str | None) -> list[str]:
+    """The fields ``fields`` names (exactly what `list_params` documents), or all of them."""
     names = list(schema.model_fields)
     if fields is None:
         return names
-    picked = [f.strip() for f in fields.split(",") if f.strip()]
+    picked = list_items(fields)
     unknown = [f for f in picked if f not in schema.model_fields]
-    if unknown or not picked:
+    if unknown:
         raise InvalidQuery("fields", f"unknown field(s) {', '.join(map(repr, unknown))}; available: {', '.join(names)}")
     return picked
 
@@ -107,12 +139,11 @@ async def respond(
     request: Request,
     session: AsyncSession,
     stmt: Select[Any],
-    schema: type[BaseModel],
-    sorting: Sorting,
     params: ListParams,
     search: Select[Any] | None = None,
 ) -> Response:
     """Render a list. ``search``: ``(record_id, rank)`` of full-text matches; best match first unless sorted."""
+    schema, sorting = params.schema, params.sorting
     keys = sorting.keys(params.sort)
     if search is not None:
         matches = search.subquery("matches")

@@ -64,7 +64,13 @@ def _drop_null_from_query_params(operation: dict[str, Any]) -> None:
             rest = [o for o in options if o != {"type": "null"}]
             if len(rest) == 1:
                 del schema["anyOf"]
-                schema.update(rest[0])
+                # The parameter's own description and examples win over those of its type.
+                schema.update({**rest[0], **schema})
+
+
+def _is_list(operation: dict[str, Any]) -> bool:
+    """A list rendered by app.listing (paged, `fields=`, CSV), as opposed to any other GET."""
+    return any(p["in"] == "query" and p["name"] == "fields" for p in operation.get("parameters", []))
 
 
 def _finish(method: str, operation: dict[str, Any]) -> None:
@@ -81,13 +87,107 @@ def _finish(method: str, operation: dict[str, Any]) -> None:
     if method == "get" and ok is not None:
         ok.setdefault("headers", {})["ETag"] = ETAG
         responses["304"] = NOT_MODIFIED
-        if operation_id.startswith("list"):
+        if _is_list(operation):
             ok["headers"]["Link"] = LINK
             ok.setdefault("content", {})["text/csv"] = {
                 "schema": {"type": "string", "description": "With `format=csv` or `Accept: text/csv`: every match."}
             }
     if "201" in responses:
         responses["201"].setdefault("headers", {})["Location"] = LOCATION
+
+
+def _sparse_page(components: dict[str, Any], ref: str) -> str:
+    """The variant of a page schema whose items may lack any field: what a list answers with `fields=`."""
+    name = ref.rsplit("/", 1)[-1]
+    sparse = f"Sparse{name}"
+    if sparse not in components:
+        page = components[name]
+        item_name = page["properties"]["items"]["items"]["$ref"].rsplit("/", 1)[-1]
+        item = {key: value for key, value in components[item_name].items() if key != "required"}
+        item["title"] = f"{item['title']}, some fields"
+        components[sparse] = {
+            **page,
+            "title": f"{page['title']}, some fields",
+            "description": "A page of items answered with `fields=`: each item has only the fields asked for.",
+            "properties": {**page["properties"], "items": {"type": "array", "items": item}},
+        }
+    return f"#/components/schemas/{sparse}"
+
+
+def _document_sparse_pages(schema: dict[str, Any]) -> None:
+    """A list's JSON is a page of whole items, or with `fields=` a sparse page: JSON Schema cannot make the
+    shape depend on a query parameter, so the document says "one or the other", the whole page first
+    (clients that never send `fields` can use its component, `Page_<Item>_`, as the precise type)."""
+    components = schema["components"]["schemas"]
+    for path in schema["paths"].values():
+        for operation in path.values():
+            if not _is_list(operation):
+                continue
+            content = operation["responses"]["200"]["content"]["application/json"]
+            ref = content["schema"]["$ref"]
+            content["schema"] = {"anyOf": [{"$ref": ref}, {"$ref": _sparse_page(components, ref)}]}
+
+
+def _template(path: str) -> str:
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
+def _body_properties(components: dict[str, Any], operation: dict[str, Any]) -> dict[str, Any]:
+    body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+    return components.get(body.get("$ref", "").rsplit("/", 1)[-1], {}).get("properties", {})
+
+
+def _document_links(schema: dict[str, Any]) -> None:
+    """OpenAPI links, so that clients (and Schemathesis' stateful tests) can go from one answer to the next
+    call: from a created record (201 of `createX`) and a record read (200 of `getX`) to the operations on it
+    and on the records inside it, the path parameter taken from the body's `id`; from a deleted record (204
+    of `deleteX`) to its purge; from a created source to the new records that can cite it.
+
+    History and restore are not linked: a deleted record's history stays readable, and a restored record
+    is back, but Schemathesis' use-after-free check takes any read under a deleted record's URL for a bug."""
+    components = schema["components"]["schemas"]
+    operations = {
+        operation["operationId"]: (path, operation)
+        for path, item in schema["paths"].items()
+        for operation in item.values()
+    }
+
+    def on_record(record_path: str, skip: str) -> dict[str, Any]:
+        links = {}
+        for operation_id, (path, operation) in operations.items():
+            parameters = [p["name"] for p in operation.get("parameters", []) if p["in"] == "path"]
+            template, record = _template(path), _template(record_path)
+            if operation_id == skip or len(parameters) != 1 or "history" in operation.get("tags", []):
+                continue
+            if template == record or template.startswith(record + "/"):
+                links[operation_id] = {
+                    "operationId": operation_id,
+                    "parameters": {f"path.{parameters[0]}": "$response.body#/id"},
+                }
+        return links
+
+    for operation_id, (_, operation) in operations.items():
+        name = operation_id.removeprefix("create")
+        record = operations.get(f"get{name}")
+        if name == operation_id or "201" not in operation["responses"] or record is None:
+            continue
+        operation["responses"]["201"]["links"] = on_record(record[0], skip=operation_id)
+        record[1]["responses"]["200"]["links"] = on_record(record[0], skip=f"get{name}")
+        param = re.findall(r"\{([^}]*)\}", record[0])[-1]
+        operations[f"delete{name}"][1]["responses"]["204"]["links"] = {
+            f"purge{name}": {"operationId": f"purge{name}", "parameters": {"path.record_id": f"$request.path.{param}"}}
+        }
+
+    citing = {
+        operation_id: {
+            "operationId": operation_id,
+            "requestBody": {"source_ids": ["$response.body#/id"]},
+            "description": "A new record citing this source (its other fields are up to the client).",
+        }
+        for operation_id, (path, operation) in operations.items()
+        if "{" not in path and "source_ids" in _body_properties(components, operation)
+    }
+    operations["createSource"][1]["responses"]["201"]["links"].update(citing)
 
 
 def install_openapi(app: FastAPI) -> None:
@@ -107,6 +207,8 @@ def install_openapi(app: FastAPI) -> None:
             for path in schema.get("paths", {}).values():
                 for method, operation in path.items():
                     _finish(method, operation)
+            _document_sparse_pages(schema)
+            _document_links(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

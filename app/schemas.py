@@ -1,10 +1,11 @@
 """Building blocks shared by every resource's Pydantic schemas."""
 
 from datetime import datetime
-from typing import Annotated
+from enum import StrEnum
+from typing import Annotated, Any
 
 import pycountry
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints
 
 from app.db import ID_LENGTH
 
@@ -17,9 +18,37 @@ def _no_nul(value: str) -> str:
 
 
 NoNul = AfterValidator(_no_nul)
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), NoNul]
+
+# Unicode White_Space, spelled out: the same characters in Python, in pydantic-core and in the ECMA-262
+# patterns of the OpenAPI document (whose `\s` and `\S` differ from both).
+WHITESPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+)
+NOT_BLANK = r"[^\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+
+
+def _stripped(value: str) -> str:
+    stripped = value.strip(WHITESPACE)
+    if not stripped:
+        raise ValueError("must not be blank: give some text besides spaces")
+    return stripped
+
+
+def _text(max_length: int) -> object:
+    """A required piece of text: at most ``max_length`` characters as sent, at least one of them not a space,
+    stored without surrounding spaces. The pattern says so in the OpenAPI document."""
+    return Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=max_length),
+        Field(json_schema_extra={"pattern": NOT_BLANK}),
+        AfterValidator(_stripped),
+        NoNul,
+    ]
+
+
+ShortText = _text(500)
 LongText = Annotated[str, StringConstraints(max_length=20_000), NoNul]
-Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2_000), NoNul]
+Url = _text(2_000)
 RecordId = Annotated[
     str,
     StringConstraints(min_length=1, max_length=ID_LENGTH),
@@ -28,18 +57,23 @@ RecordId = Annotated[
 ]
 IdList = Annotated[list[RecordId], Field(max_length=200)]
 
-
-def _known_country(code: str) -> str:
-    if pycountry.countries.get(alpha_2=code) is None:
-        raise ValueError(f"{code!r} is not an ISO 3166-1 alpha-2 country code (e.g. KZ, RU, BY)")
-    return code
+# ISO 3166-1 alpha-2, as pycountry knows it: documented as the enum of codes, so clients see every one.
+CountryCode = StrEnum("CountryCode", sorted((c.alpha_2, c.alpha_2) for c in pycountry.countries))  # type: ignore[misc]
 
 
-CountryCode = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, to_upper=True, min_length=2, max_length=2),
-    AfterValidator(_known_country),
-    Field(description="ISO 3166-1 alpha-2 country code.", examples=["KZ"]),
+def _known_country(value: Any) -> Any:
+    # Before the enum's own check, whose message would list all the codes.
+    if not isinstance(value, str) or value not in CountryCode.__members__:
+        capitals = str(value).upper()
+        hint = f"did you mean {capitals!r}?" if capitals in CountryCode.__members__ else "e.g. KZ, RU, BY"
+        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code in capitals ({hint})")
+    return value
+
+
+Country = Annotated[
+    CountryCode,
+    BeforeValidator(_known_country),
+    Field(description="ISO 3166-1 alpha-2 country code, in capitals.", examples=["KZ"]),
 ]
 
 

@@ -91,8 +91,7 @@ def _deleted_too(public: bool) -> list[Any]:
     if not public:
         return []
     options = [
-        with_loader_criteria(model, lambda cls: cls.restricted == false(), include_aliases=True)
-        for model in STANDALONE
+        with_loader_criteria(model, lambda cls: cls.restricted == false(), include_aliases=True) for model in STANDALONE
     ]
     options += [
         with_loader_criteria(

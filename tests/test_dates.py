@@ -3,9 +3,10 @@
 import datetime as dt
 
 import pytest
+from edtf import parse_edtf
 
 from app.cases.sentencing import after_months
-from app.dates import edtf_bounds
+from app.dates import _plain_bounds, edtf_bounds
 
 D = dt.date
 
@@ -197,3 +198,32 @@ def test_nothing_to_derive_without_a_start_or_a_term(
 def test_nothing_to_derive_beyond_the_year_9999() -> None:
     assert after_months(D(9999, 1, 1), D(9999, 1, 1), 24) is None
     assert after_months(D(9990, 1, 1), D(9999, 6, 1), 12) is None
+
+
+def _parser_bounds(text: str) -> tuple[dt.date, dt.date]:
+    parsed = parse_edtf(text)
+    lower, upper = parsed.lower_strict(), parsed.upper_strict()
+    return dt.date(*lower[:3]), dt.date(*upper[:3])
+
+
+@pytest.mark.parametrize("year", [1, 99, 1000, 1900, 1999, 2000, 2015, 2016, 2024, 9999])
+@pytest.mark.parametrize("qualifier", ["", "?", "~", "%"])
+def test_plain_dates_are_placed_as_the_edtf_parser_places_them(year: int, qualifier: str) -> None:
+    """Years, months and days skip the parser (app/dates.py:_plain_bounds): same bounds, every month, the
+    last days of each month (leap years included), for each qualifier."""
+    texts = [f"{year:04d}{qualifier}"]
+    for month in range(1, 13):
+        texts.append(f"{year:04d}-{month:02d}{qualifier}")
+        texts += [f"{year:04d}-{month:02d}-{day:02d}{qualifier}" for day in (1, 28, 29, 30, 31)]
+    for text in texts:
+        plain = _plain_bounds(text)
+        try:
+            expected = _parser_bounds(text)
+        except Exception:  # no such day (2015-02-30): the fast path must leave it to the parser
+            assert plain is None, text
+            with pytest.raises(ValueError):
+                edtf_bounds(text)
+            continue
+        assert plain is not None, text
+        assert (plain.earliest, plain.latest) == expected, text
+        assert edtf_bounds(text) == plain

@@ -574,7 +574,8 @@ async def test_outcomes_filter_by_country_of_the_case(client: httpx.AsyncClient)
     for case in (ru, nowhere):
         await post(client, f"/cases/{case}/outcomes", {"kind": "sentenced", "date": "2014"})
     assert sorted(await list_ids(client, "/outcomes", country="KZ")) == sorted(kazakh)
-    assert sorted(await list_ids(client, "/outcomes", country="kz")) == sorted(kazakh)
+    # Codes in capitals, as the document's enum has them; the answer says how to fix another spelling.
+    assert_problem(await client.get(f"{API}/outcomes", params={"country": "kz"}), 422, "country", "'KZ'")
     assert await list_ids(client, "/outcomes", country="BY") == []
     assert sorted(await list_ids(client, "/cases", country="KZ")) == [kz]
 

@@ -1,5 +1,6 @@
 """History, restore and purge for every kind of record; the audit log; the changes feed."""
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -15,7 +16,7 @@ from app.auth.dependencies import AdminDep, ReaderDep
 from app.db import SessionDep, utcnow
 from app.errors import Conflict, InvalidQuery, NotFound
 from app.events.models import Event
-from app.listing import ListDep, Sorting, respond
+from app.listing import Sorting, list_params, respond
 from app.pagination import Page
 from app.resources import RESOURCES, Resource
 from app.search import service as search
@@ -26,6 +27,8 @@ router = APIRouter(tags=["history"])
 
 AUDIT_SORTING = Sorting({"seq": AuditEntry.seq, "at": AuditEntry.at}, default="seq", id_column=AuditEntry.seq)
 MAX_CHANGES = 1000
+SINCE_PATTERN = "^[0-9]+$"
+AuditList = list_params(AuditEntryRead, AUDIT_SORTING)
 
 
 async def _any_state(session: SessionDep, resource: Resource, record_id: str) -> Any:
@@ -40,13 +43,13 @@ async def _any_state(session: SessionDep, resource: Resource, record_id: str) ->
 
 def _history_route(resource: Resource) -> Any:
     async def history(
-        record_id: str, request: Request, session: SessionDep, params: ListDep, viewer: ReaderDep
+        record_id: str, request: Request, session: SessionDep, params: AuditList, viewer: ReaderDep
     ) -> Response:
         stmt = service.entries_query(resource.record_type, record_id)
         # A purged record's history outlives it: 404 only when nothing was ever recorded.
         if not await session.scalar(select(stmt.exists())):
             raise NotFound(f"No {resource.name} with id {record_id!r}")
-        return await respond(request, session, stmt, AuditEntryRead, AUDIT_SORTING, params)
+        return await respond(request, session, stmt, params)
 
     return history
 
@@ -141,7 +144,7 @@ for resource in RESOURCES:
 async def list_audit_entries(
     request: Request,
     session: SessionDep,
-    params: ListDep,
+    params: AuditList,
     viewer: AdminDep,
     actor: Annotated[str | None, Query(max_length=100, description="Name of the token.")] = None,
     record_type: Annotated[str | None, Query(max_length=20, examples=["hearing"])] = None,
@@ -152,7 +155,7 @@ async def list_audit_entries(
         stmt = stmt.where(AuditEntry.actor == actor)
     if action is not None:
         stmt = stmt.where(AuditEntry.action == action)
-    return await respond(request, session, stmt, AuditEntryRead, AUDIT_SORTING, params)
+    return await respond(request, session, stmt, params)
 
 
 @router.get(
@@ -165,10 +168,17 @@ async def list_audit_entries(
 async def list_changes(
     session: SessionDep,
     viewer: ReaderDep,
-    since: Annotated[str, Query(max_length=20, description="`next` of the previous call; 0 to start.")] = "0",
+    since: Annotated[
+        str,
+        Query(
+            max_length=20,
+            description="`next` of the previous call; 0 to start.",
+            json_schema_extra={"pattern": SINCE_PATTERN},
+        ),
+    ] = "0",
     limit: Annotated[int, Query(ge=1, le=MAX_CHANGES)] = 100,
 ) -> ChangesPage:
-    if not since.isdigit():
+    if re.fullmatch(SINCE_PATTERN, since) is None:  # `isdigit` would take other scripts' digits
         raise InvalidQuery("since", "expected the `next` value of a previous call (a number), or 0")
     rows = (
         await session.scalars(

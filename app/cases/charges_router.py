@@ -9,12 +9,13 @@ from app.cases.dependencies import CaseDep
 from app.cases.models import Charge
 from app.cases.schemas import ChargeCreate, ChargeRead, ChargeStatus, ChargeUpdate
 from app.db import SessionDep
-from app.filters import DateFrom, DateTo, choices
-from app.listing import ListDep, respond
+from app.filters import DateFrom, DateTo, choice_list, choices
+from app.listing import ListParams, list_params, respond
 from app.pagination import Page
 from app.records import get_or_404
 
 router = APIRouter(tags=["charges"])
+ChargeList = list_params(ChargeRead, service.CHARGE_SORTING)
 
 
 async def load_charge(charge_id: str, session: SessionDep, request: Request) -> Charge:
@@ -27,7 +28,7 @@ ChargeDep = Annotated[Charge, Depends(load_charge)]
 @dataclass
 class ChargeFilters:
     person_id: Annotated[str | None, Query(max_length=32, description="The accused.")] = None
-    status: Annotated[str | None, Query(description="One or more statuses, comma-separated.")] = None
+    status: Annotated[str | None, choice_list(ChargeStatus, "Charges in these statuses.")] = None
     statute: Annotated[str | None, Query(max_length=300, description="Exact statute text.")] = None
     date_from: DateFrom = None
     date_to: DateTo = None
@@ -37,7 +38,7 @@ FiltersDep = Annotated[ChargeFilters, Depends()]
 
 
 async def _list(
-    request: Request, session: SessionDep, params: ListDep, filters: ChargeFilters, case_id: str | None
+    request: Request, session: SessionDep, params: ListParams, filters: ChargeFilters, case_id: str | None
 ) -> Response:
     stmt = service.charges_query(
         case_id=case_id,
@@ -47,12 +48,12 @@ async def _list(
         date_from=filters.date_from,
         date_to=filters.date_to,
     )
-    return await respond(request, session, stmt, ChargeRead, service.CHARGE_SORTING, params)
+    return await respond(request, session, stmt, params)
 
 
 @router.get("/cases/{case_id}/charges", name="listCaseCharges", responses=http.LIST_CASE)
 async def list_case_charges(
-    case: CaseDep, request: Request, session: SessionDep, params: ListDep, filters: FiltersDep
+    case: CaseDep, request: Request, session: SessionDep, params: ChargeList, filters: FiltersDep
 ) -> Page[ChargeRead]:
     return await _list(request, session, params, filters, case.id)
 
@@ -69,7 +70,7 @@ async def create_charge(
 async def list_charges(
     request: Request,
     session: SessionDep,
-    params: ListDep,
+    params: ChargeList,
     filters: FiltersDep,
     case_id: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Page[ChargeRead]:

@@ -9,12 +9,13 @@ from app.cases.dependencies import CaseDep
 from app.cases.models import Participant
 from app.cases.schemas import ParticipantCreate, ParticipantRead, ParticipantRole, ParticipantUpdate
 from app.db import SessionDep
-from app.filters import choices
-from app.listing import ListDep, respond
+from app.filters import choice_list, choices
+from app.listing import ListParams, list_params, respond
 from app.pagination import Page
 from app.records import get_or_404
 
 router = APIRouter(tags=["participants"])
+ParticipantList = list_params(ParticipantRead, service.PARTICIPANT_SORTING)
 
 
 async def load_participant(participant_id: str, session: SessionDep, request: Request) -> Participant:
@@ -27,24 +28,24 @@ ParticipantDep = Annotated[Participant, Depends(load_participant)]
 @dataclass
 class ParticipantFilters:
     person_id: Annotated[str | None, Query(max_length=32)] = None
-    role: Annotated[str | None, Query(description="One or more roles, comma-separated.", examples=["lawyer"])] = None
+    role: Annotated[str | None, choice_list(ParticipantRole, "Participants in these roles.", "lawyer")] = None
 
 
 FiltersDep = Annotated[ParticipantFilters, Depends()]
 
 
 async def _list(
-    request: Request, session: SessionDep, params: ListDep, filters: ParticipantFilters, case_id: str | None
+    request: Request, session: SessionDep, params: ListParams, filters: ParticipantFilters, case_id: str | None
 ) -> Response:
     stmt = service.participants_query(
         case_id=case_id, person_id=filters.person_id, role=choices(filters.role, ParticipantRole, "role")
     )
-    return await respond(request, session, stmt, ParticipantRead, service.PARTICIPANT_SORTING, params)
+    return await respond(request, session, stmt, params)
 
 
 @router.get("/cases/{case_id}/participants", name="listCaseParticipants", responses=http.LIST_CASE)
 async def list_case_participants(
-    case: CaseDep, request: Request, session: SessionDep, params: ListDep, filters: FiltersDep
+    case: CaseDep, request: Request, session: SessionDep, params: ParticipantList, filters: FiltersDep
 ) -> Page[ParticipantRead]:
     return await _list(request, session, params, filters, case.id)
 
@@ -61,7 +62,7 @@ async def create_participant(
 async def list_participants(
     request: Request,
     session: SessionDep,
-    params: ListDep,
+    params: ParticipantList,
     filters: FiltersDep,
     case_id: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Page[ParticipantRead]:

@@ -9,24 +9,26 @@ from app.cases.dependencies import CaseDep
 from app.cases.embedding import CaseWithRecords, Include, case_with_records
 from app.cases.schemas import CaseCreate, CaseRead, CaseStatus, CaseUpdate, ParticipantRole
 from app.db import SessionDep
-from app.filters import SearchQuery, choices
-from app.listing import ListDep, respond
+from app.filters import CountryFilter, SearchQuery, choice_list, choices
+from app.listing import list_params, respond
 from app.pagination import Page
 from app.search import service as search
 
 router = APIRouter(prefix="/cases", tags=["cases"])
+CaseList = list_params(CaseRead, service.CASE_SORTING)
 
 
 @router.get("", name="listCases", responses=http.LIST)
 async def list_cases(
     request: Request,
     session: SessionDep,
-    params: ListDep,
-    country: Annotated[str | None, Query(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")] = None,
-    status: Annotated[str | None, Query(description="One or more statuses, comma-separated.")] = None,
+    params: CaseList,
+    country: CountryFilter = None,
+    status: Annotated[str | None, choice_list(CaseStatus, "Cases in these statuses.", "trial,appeal")] = None,
     person_id: Annotated[str | None, Query(max_length=32, description="Cases this person takes part in.")] = None,
     role: Annotated[
-        str | None, Query(description="With or without person_id: cases with a participant in these roles.")
+        str | None,
+        choice_list(ParticipantRole, "With or without person_id: cases with a participant in these roles."),
     ] = None,
     statute: Annotated[str | None, Query(max_length=300, description="Cases with a charge under this statute.")] = None,
     q: SearchQuery = None,
@@ -39,7 +41,7 @@ async def list_cases(
         statute=statute,
     )
     found = search.matches(session, "case", q)
-    return await respond(request, session, stmt, CaseRead, service.CASE_SORTING, params, search=found)
+    return await respond(request, session, stmt, params, search=found)
 
 
 @router.post("", status_code=201, name="createCase", responses=http.CREATE)
@@ -62,10 +64,7 @@ async def get_case(
     session: SessionDep,
     include: Annotated[
         str | None,
-        Query(
-            description="Comma-separated: " + ", ".join(i.value for i in Include),
-            examples=["participants,charges,sentences,hearings,outcomes,events,sources"],
-        ),
+        choice_list(Include, "Records to embed.", "participants,charges,sentences,hearings,outcomes,events,sources"),
     ] = None,
 ) -> JSONResponse:
     picked = set(choices(include, Include, "include") or [])

@@ -5,7 +5,7 @@ from pydantic import AliasChoices, Field
 
 from app.cases.sentencing import after_months
 from app.dates import EDTFDate
-from app.schemas import CitedOut, CountryCode, IdList, LongText, RecordFields, RecordId, ShortText
+from app.schemas import CitedOut, Country, IdList, LongText, RecordFields, RecordId, ShortText
 
 
 class CaseStatus(StrEnum):
@@ -51,7 +51,7 @@ class SentenceKind(StrEnum):
 
 
 class CaseFields(RecordFields):
-    country: CountryCode | None = None
+    country: Country | None = None
     status: CaseStatus | None = None
     summary: LongText | None = None
     opened_on: EDTFDate | None = None

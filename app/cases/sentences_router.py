@@ -10,12 +10,13 @@ from app.cases.models import Sentence
 from app.cases.schemas import SentenceCreate, SentenceKind, SentenceRead, SentenceUpdate
 from app.config import SettingsDep
 from app.db import SessionDep
-from app.filters import choices
-from app.listing import ListDep, respond
+from app.filters import choice_list, choices
+from app.listing import ListParams, list_params, respond
 from app.pagination import Page
 from app.records import get_or_404
 
 router = APIRouter(tags=["sentences"])
+SentenceList = list_params(SentenceRead, service.SENTENCE_SORTING)
 
 
 async def load_sentence(sentence_id: str, session: SessionDep, request: Request) -> Sentence:
@@ -28,7 +29,7 @@ SentenceDep = Annotated[Sentence, Depends(load_sentence)]
 @dataclass
 class SentenceFilters:
     person_id: Annotated[str | None, Query(max_length=32)] = None
-    kind: Annotated[str | None, Query(description="One or more kinds, comma-separated.")] = None
+    kind: Annotated[str | None, choice_list(SentenceKind, "Sentences of these kinds.")] = None
     facility_id: Annotated[str | None, Query(max_length=32)] = None
 
 
@@ -36,7 +37,7 @@ FiltersDep = Annotated[SentenceFilters, Depends()]
 
 
 async def _list(
-    request: Request, session: SessionDep, params: ListDep, filters: SentenceFilters, case_id: str | None
+    request: Request, session: SessionDep, params: ListParams, filters: SentenceFilters, case_id: str | None
 ) -> Response:
     stmt = service.sentences_query(
         case_id=case_id,
@@ -44,12 +45,12 @@ async def _list(
         kind=choices(filters.kind, SentenceKind, "kind"),
         facility_id=filters.facility_id,
     )
-    return await respond(request, session, stmt, SentenceRead, service.SENTENCE_SORTING, params)
+    return await respond(request, session, stmt, params)
 
 
 @router.get("/cases/{case_id}/sentences", name="listCaseSentences", responses=http.LIST_CASE)
 async def list_case_sentences(
-    case: CaseDep, request: Request, session: SessionDep, params: ListDep, filters: FiltersDep
+    case: CaseDep, request: Request, session: SessionDep, params: SentenceList, filters: FiltersDep
 ) -> Page[SentenceRead]:
     return await _list(request, session, params, filters, case.id)
 
@@ -71,7 +72,7 @@ async def create_sentence(
 async def list_sentences(
     request: Request,
     session: SessionDep,
-    params: ListDep,
+    params: SentenceList,
     filters: FiltersDep,
     case_id: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Page[SentenceRead]:

@@ -81,7 +81,7 @@ def cases_query(
 ) -> Select[tuple[Case]]:
     stmt = select(Case)
     if country is not None:
-        stmt = stmt.where(Case.country == country.upper())
+        stmt = stmt.where(Case.country == country)
     if status:
         stmt = stmt.where(Case.status.in_(status))
     if person_id is not None or role:

@@ -9,13 +9,14 @@ from app.db import SessionDep
 from app.events import service
 from app.events.models import Event
 from app.events.schemas import EventCreate, EventKind, EventRead, EventUpdate
-from app.filters import DateFrom, DateTo, SearchQuery, choices
-from app.listing import ListDep, respond
+from app.filters import DateFrom, DateTo, SearchQuery, choice_list, choices
+from app.listing import ListParams, list_params, respond
 from app.pagination import Page
 from app.records import get_or_404
 from app.search import service as search
 
 router = APIRouter(tags=["events"])
+EventList = list_params(EventRead, service.SORTING)
 
 
 async def load_event(event_id: str, session: SessionDep, request: Request) -> Event:
@@ -27,7 +28,7 @@ EventDep = Annotated[Event, Depends(load_event)]
 
 @dataclass
 class EventFilters:
-    kind: Annotated[str | None, Query(description="One or more kinds, comma-separated.", examples=["reaction"])] = None
+    kind: Annotated[str | None, choice_list(EventKind, "Events of these kinds.", "reaction")] = None
     person_id: Annotated[str | None, Query(max_length=32, description="Events involving this person.")] = None
     organization_id: Annotated[str | None, Query(max_length=32, description="Events involving this organization.")] = (
         None
@@ -41,7 +42,7 @@ FiltersDep = Annotated[EventFilters, Depends()]
 
 
 async def _list(
-    request: Request, session: SessionDep, params: ListDep, filters: EventFilters, case_id: str | None
+    request: Request, session: SessionDep, params: ListParams, filters: EventFilters, case_id: str | None
 ) -> Response:
     stmt = service.events_query(
         case_id=case_id,
@@ -52,12 +53,12 @@ async def _list(
         date_to=filters.date_to,
     )
     found = search.matches(session, "event", filters.q)
-    return await respond(request, session, stmt, EventRead, service.SORTING, params, search=found)
+    return await respond(request, session, stmt, params, search=found)
 
 
 @router.get("/cases/{case_id}/events", name="listCaseEvents", responses=http.LIST_CASE)
 async def list_case_events(
-    case: CaseDep, request: Request, session: SessionDep, params: ListDep, filters: FiltersDep
+    case: CaseDep, request: Request, session: SessionDep, params: EventList, filters: FiltersDep
 ) -> Page[EventRead]:
     return await _list(request, session, params, filters, case.id)
 
@@ -74,7 +75,7 @@ async def create_event(
 async def list_events(
     request: Request,
     session: SessionDep,
-    params: ListDep,
+    params: EventList,
     filters: FiltersDep,
     case_id: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Page[EventRead]:

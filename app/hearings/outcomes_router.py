@@ -6,15 +6,16 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from app import http
 from app.cases.dependencies import CaseDep
 from app.db import SessionDep
-from app.filters import DateFrom, DateTo, choices
+from app.filters import CountryFilter, DateFrom, DateTo, choice_list, choices
 from app.hearings import service
 from app.hearings.models import Outcome
 from app.hearings.schemas import OutcomeCreate, OutcomeKind, OutcomeRead, OutcomeUpdate
-from app.listing import ListDep, respond
+from app.listing import ListParams, list_params, respond
 from app.pagination import Page
 from app.records import get_or_404
 
 router = APIRouter(tags=["outcomes"])
+OutcomeList = list_params(OutcomeRead, service.OUTCOME_SORTING)
 
 
 async def load_outcome(outcome_id: str, session: SessionDep, request: Request) -> Outcome:
@@ -26,14 +27,12 @@ OutcomeDep = Annotated[Outcome, Depends(load_outcome)]
 
 @dataclass
 class OutcomeFilters:
-    kind: Annotated[
-        str | None, Query(description="One or more kinds, comma-separated.", examples=["parole_denied"])
-    ] = None
+    kind: Annotated[str | None, choice_list(OutcomeKind, "Outcomes of these kinds.", "parole_denied")] = None
     hearing_id: Annotated[str | None, Query(max_length=32)] = None
     person_id: Annotated[str | None, Query(max_length=32)] = None
-    country: Annotated[
-        str | None, Query(min_length=2, max_length=2, description="Country of the case (ISO 3166-1 alpha-2).")
-    ] = None
+    country: Annotated[CountryFilter, Query(description="Country of the case (ISO 3166-1 alpha-2, in capitals).")] = (
+        None
+    )
     date_from: DateFrom = None
     date_to: DateTo = None
 
@@ -42,7 +41,7 @@ FiltersDep = Annotated[OutcomeFilters, Depends()]
 
 
 async def _list(
-    request: Request, session: SessionDep, params: ListDep, filters: OutcomeFilters, case_id: str | None
+    request: Request, session: SessionDep, params: ListParams, filters: OutcomeFilters, case_id: str | None
 ) -> Response:
     stmt = service.outcomes_query(
         case_id=case_id,
@@ -53,12 +52,12 @@ async def _list(
         date_from=filters.date_from,
         date_to=filters.date_to,
     )
-    return await respond(request, session, stmt, OutcomeRead, service.OUTCOME_SORTING, params)
+    return await respond(request, session, stmt, params)
 
 
 @router.get("/cases/{case_id}/outcomes", name="listCaseOutcomes", responses=http.LIST_CASE)
 async def list_case_outcomes(
-    case: CaseDep, request: Request, session: SessionDep, params: ListDep, filters: FiltersDep
+    case: CaseDep, request: Request, session: SessionDep, params: OutcomeList, filters: FiltersDep
 ) -> Page[OutcomeRead]:
     return await _list(request, session, params, filters, case.id)
 
@@ -75,7 +74,7 @@ async def create_outcome(
 async def list_outcomes(
     request: Request,
     session: SessionDep,
-    params: ListDep,
+    params: OutcomeList,
     filters: FiltersDep,
     case_id: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Page[OutcomeRead]:

@@ -6,15 +6,16 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from app import http
 from app.cases.dependencies import CaseDep
 from app.db import SessionDep
-from app.filters import DateFrom, DateTo, choices
+from app.filters import DateFrom, DateTo, choice_list, choices
 from app.hearings import service
 from app.hearings.models import Hearing
 from app.hearings.schemas import HearingCreate, HearingKind, HearingRead, HearingUpdate
-from app.listing import ListDep, respond
+from app.listing import ListParams, list_params, respond
 from app.pagination import Page
 from app.records import get_or_404
 
 router = APIRouter(tags=["hearings"])
+HearingList = list_params(HearingRead, service.HEARING_SORTING)
 
 
 async def load_hearing(hearing_id: str, session: SessionDep, request: Request) -> Hearing:
@@ -26,7 +27,7 @@ HearingDep = Annotated[Hearing, Depends(load_hearing)]
 
 @dataclass
 class HearingFilters:
-    kind: Annotated[str | None, Query(description="One or more kinds, comma-separated.", examples=["parole"])] = None
+    kind: Annotated[str | None, choice_list(HearingKind, "Hearings of these kinds.", "parole")] = None
     court_id: Annotated[str | None, Query(max_length=32)] = None
     judge_id: Annotated[str | None, Query(max_length=32)] = None
     public: Annotated[bool | None, Query(description="false: hearings closed to the press and observers.")] = None
@@ -38,7 +39,7 @@ FiltersDep = Annotated[HearingFilters, Depends()]
 
 
 async def _list(
-    request: Request, session: SessionDep, params: ListDep, filters: HearingFilters, case_id: str | None
+    request: Request, session: SessionDep, params: ListParams, filters: HearingFilters, case_id: str | None
 ) -> Response:
     stmt = service.hearings_query(
         case_id=case_id,
@@ -49,12 +50,12 @@ async def _list(
         date_from=filters.date_from,
         date_to=filters.date_to,
     )
-    return await respond(request, session, stmt, HearingRead, service.HEARING_SORTING, params)
+    return await respond(request, session, stmt, params)
 
 
 @router.get("/cases/{case_id}/hearings", name="listCaseHearings", responses=http.LIST_CASE)
 async def list_case_hearings(
-    case: CaseDep, request: Request, session: SessionDep, params: ListDep, filters: FiltersDep
+    case: CaseDep, request: Request, session: SessionDep, params: HearingList, filters: FiltersDep
 ) -> Page[HearingRead]:
     return await _list(request, session, params, filters, case.id)
 
@@ -71,7 +72,7 @@ async def create_hearing(
 async def list_hearings(
     request: Request,
     session: SessionDep,
-    params: ListDep,
+    params: HearingList,
     filters: FiltersDep,
     case_id: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Page[HearingRead]:

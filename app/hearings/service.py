@@ -149,5 +149,5 @@ def outcomes_query(
     if person_id is not None:
         stmt = stmt.where(names_visible(Outcome.person_id, Person, person_id))
     if country is not None:
-        stmt = stmt.where(Outcome.case_id.in_(select(Case.id).where(Case.country == country.upper())))
+        stmt = stmt.where(Outcome.case_id.in_(select(Case.id).where(Case.country == country)))
     return within_dates(stmt, Outcome.date_earliest, Outcome.date_latest, date_from, date_to)

@@ -1,11 +1,11 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from app import http
 from app.db import SessionDep
-from app.filters import SearchQuery, choices
-from app.listing import ListDep, respond
+from app.filters import CountryFilter, SearchQuery, choice_list, choices
+from app.listing import list_params, respond
 from app.organizations import service
 from app.organizations.models import Organization
 from app.organizations.schemas import (
@@ -19,6 +19,7 @@ from app.records import get_or_404
 from app.search import service as search
 
 router = APIRouter(prefix="/organizations", tags=["organizations"])
+OrganizationList = list_params(OrganizationRead, service.SORTING)
 
 
 async def load_organization(organization_id: str, session: SessionDep, request: Request) -> Organization:
@@ -32,16 +33,14 @@ OrganizationDep = Annotated[Organization, Depends(load_organization)]
 async def list_organizations(
     request: Request,
     session: SessionDep,
-    params: ListDep,
-    kind: Annotated[
-        str | None, Query(description="One or more kinds, comma-separated.", examples=["prison,court"])
-    ] = None,
-    country: Annotated[str | None, Query(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")] = None,
+    params: OrganizationList,
+    kind: Annotated[str | None, choice_list(OrganizationKind, "Organizations of these kinds.", "prison,court")] = None,
+    country: CountryFilter = None,
     q: SearchQuery = None,
 ) -> Page[OrganizationRead]:
     stmt = service.organizations_query(kind=choices(kind, OrganizationKind, "kind"), country=country)
     found = search.matches(session, "organization", q)
-    return await respond(request, session, stmt, OrganizationRead, service.SORTING, params, search=found)
+    return await respond(request, session, stmt, params, search=found)
 
 
 @router.post("", status_code=201, name="createOrganization", responses=http.CREATE)

@@ -2,7 +2,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from app.schemas import CitedOut, CountryCode, IdList, LongText, RecordFields, ShortText
+from app.schemas import CitedOut, Country, IdList, LongText, RecordFields, ShortText
 
 
 class OrganizationKind(StrEnum):
@@ -18,7 +18,7 @@ class OrganizationKind(StrEnum):
 
 
 class OrganizationFields(RecordFields):
-    country: CountryCode | None = None
+    country: Country | None = None
     description: LongText | None = None
     source_ids: IdList = Field(default_factory=list)
 

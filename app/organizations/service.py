@@ -66,5 +66,5 @@ def organizations_query(
     if kind:
         stmt = stmt.where(Organization.kind.in_(kind))
     if country is not None:
-        stmt = stmt.where(Organization.country == country.upper())
+        stmt = stmt.where(Organization.country == country)
     return stmt

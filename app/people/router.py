@@ -6,8 +6,8 @@ from fastapi.responses import JSONResponse
 from app import http
 from app.cases.schemas import ParticipantRole
 from app.db import SessionDep
-from app.filters import SearchQuery, choices
-from app.listing import ListDep, respond
+from app.filters import CountryFilter, SearchQuery, choice_list, choices
+from app.listing import list_params, respond
 from app.pagination import Page
 from app.people import service
 from app.people.models import Person
@@ -16,6 +16,7 @@ from app.records import get_or_404
 from app.search import service as search
 
 router = APIRouter(prefix="/people", tags=["people"])
+PersonList = list_params(PersonRead, service.SORTING)
 
 
 async def load_person(person_id: str, session: SessionDep, request: Request) -> Person:
@@ -29,18 +30,17 @@ PersonDep = Annotated[Person, Depends(load_person)]
 async def list_people(
     request: Request,
     session: SessionDep,
-    params: ListDep,
-    country: Annotated[str | None, Query(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")] = None,
+    params: PersonList,
+    country: CountryFilter = None,
     role: Annotated[
-        str | None,
-        Query(description="People who take part in some case in one of these roles.", examples=["defendant"]),
+        str | None, choice_list(ParticipantRole, "People who take part in some case in one of these roles.")
     ] = None,
     case_id: Annotated[str | None, Query(max_length=32, description="People taking part in this case.")] = None,
     q: SearchQuery = None,
 ) -> Page[PersonRead]:
     stmt = service.people_query(country=country, role=choices(role, ParticipantRole, "role"), case_id=case_id)
     found = search.matches(session, "person", q)
-    return await respond(request, session, stmt, PersonRead, service.SORTING, params, search=found)
+    return await respond(request, session, stmt, params, search=found)
 
 
 @router.post("", status_code=201, name="createPerson", responses=http.CREATE)

@@ -4,7 +4,7 @@ from pydantic import Field
 
 from app.cases.schemas import ParticipantRole
 from app.dates import EDTFDate
-from app.schemas import CitedOut, CountryCode, IdList, LongText, Output, RecordFields, ShortText
+from app.schemas import CitedOut, Country, IdList, LongText, Output, RecordFields, ShortText
 
 
 class PersonFields(RecordFields):
@@ -15,7 +15,7 @@ class PersonFields(RecordFields):
         examples=[["Владимир Козлов", "Vladimir Kozlov"]],
     )
     birth_date: EDTFDate | None = None
-    country: CountryCode | None = None
+    country: Country | None = None
     description: LongText | None = None
     source_ids: IdList = Field(default_factory=list)
 

@@ -83,7 +83,7 @@ def people_query(
 ) -> Select[tuple[Person]]:
     stmt = select(Person)
     if country is not None:
-        stmt = stmt.where(Person.country == country.upper())
+        stmt = stmt.where(Person.country == country)
     if role or case_id is not None:
         involved = select(Participant.person_id)
         if role:

@@ -60,9 +60,11 @@ async def unindex(session: AsyncSession, record_type: str, record_ids: Any) -> N
 
 
 def _terms(q: str) -> list[str]:
-    terms = re.findall(r"\w+", q)
+    # Words are runs of letters and digits, as the OpenAPI document's pattern for `q` says (`_` separates
+    # words here, as it does for both databases' tokenizers).
+    terms = re.findall(r"[^\W_]+", q)
     if not terms:
-        raise InvalidQuery("q", "give at least one word to search for")
+        raise InvalidQuery("q", "give at least one word (letters or digits) to search for")
     return [t.lower() for t in terms[:MAX_TERMS]]
 
 

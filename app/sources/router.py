@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from app import http
 from app.db import SessionDep
-from app.listing import ListDep, respond
+from app.listing import list_params, respond
 from app.pagination import Page
 from app.records import get_or_404
 from app.sources import service
@@ -12,6 +12,7 @@ from app.sources.models import Source
 from app.sources.schemas import SourceCreate, SourceRead, SourceUpdate
 
 router = APIRouter(prefix="/sources", tags=["sources"])
+SourceList = list_params(SourceRead, service.SORTING)
 
 
 async def load_source(source_id: str, session: SessionDep, request: Request) -> Source:
@@ -22,8 +23,8 @@ SourceDep = Annotated[Source, Depends(load_source)]
 
 
 @router.get("", name="listSources", responses=http.LIST)
-async def list_sources(request: Request, session: SessionDep, params: ListDep) -> Page[SourceRead]:
-    return await respond(request, session, service.sources_query(), SourceRead, service.SORTING, params)
+async def list_sources(request: Request, session: SessionDep, params: SourceList) -> Page[SourceRead]:
+    return await respond(request, session, service.sources_query(), params)
 
 
 @router.post("", status_code=201, name="createSource", responses=http.CREATE)

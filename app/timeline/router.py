@@ -9,7 +9,7 @@ from app.dates import edtf_bounds
 from app.db import SessionDep
 from app.errors import InvalidQuery
 from app.exports.timelinejs import to_timelinejs
-from app.filters import DateFrom, DateTo, choices
+from app.filters import DateFrom, DateTo, choice_list, choices
 from app.listing import csv_lines
 from app.pagination import MAX_LIMIT, link_next
 from app.timeline import service
@@ -64,9 +64,7 @@ async def get_case_timeline(
     case: CaseDep,
     session: SessionDep,
     request: Request,
-    types: Annotated[
-        str | None, Query(description="Item types, comma-separated.", examples=["hearing,outcome"])
-    ] = None,
+    types: Annotated[str | None, choice_list(ItemType, "Item types.", "hearing,outcome")] = None,
     date_from: Annotated[DateFrom, Query(alias="from")] = None,
     date_to: Annotated[DateTo, Query(alias="to")] = None,
     order: Annotated[Literal["asc", "desc"], Query()] = "asc",

@@ -27,6 +27,7 @@ from app.db import ID_LENGTH, SessionDep
 from app.errors import AppError
 from app.pagination import PageParams, SortKey, fetch_page
 from app.people.models import Person
+from app.schemas import CountryCode
 from app.search import service as search
 from app.web import humanize
 from app.web.casepage import CasePage, country_name
@@ -106,7 +107,9 @@ async def cases_page(
 ) -> HTMLResponse:
     q, country, status = _optional(q), _optional(country), _optional(status)
     problems: list[str] = []
-    if country is not None and (len(country) != 2 or not country.isalpha()):
+    if country is not None and country.upper() in CountryCode.__members__:
+        country = country.upper()  # the API takes codes in capitals only; a person may type them in any case
+    elif country is not None:
         problems.append(f"Country: {country!r} is not a two-letter country code.")
         country = None
     if status is not None and status not in CaseStatus.__members__:

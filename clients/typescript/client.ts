@@ -6,8 +6,11 @@ import type { components, paths } from "./generated/casetrack";
 
 type Schemas = components["schemas"];
 
-// Types taken from the operations themselves, so they follow what each path answers.
-export type CasePage = paths["/api/v1/cases"]["get"]["responses"]["200"]["content"]["application/json"];
+// Types taken from the operations themselves, so they follow what each path answers. A list answers a
+// page of whole items, or with `fields=` a page of items with only those fields (`Sparse...`): this client
+// never sends `fields`, so its pages are the whole-item ones.
+export type CasePage = Schemas["Page_CaseRead_"];
+export type AnyCasePage = paths["/api/v1/cases"]["get"]["responses"]["200"]["content"]["application/json"];
 export type ListCasesQuery = NonNullable<paths["/api/v1/cases"]["get"]["parameters"]["query"]>;
 export type Timeline =
   paths["/api/v1/cases/{case_id}/timeline"]["get"]["responses"]["200"]["content"]["application/json"];
@@ -15,7 +18,7 @@ export type HearingCreate =
   paths["/api/v1/cases/{case_id}/hearings"]["post"]["requestBody"]["content"]["application/json"];
 export type HearingRead =
   paths["/api/v1/cases/{case_id}/hearings"]["post"]["responses"]["201"]["content"]["application/json"];
-export type OutcomePage = paths["/api/v1/outcomes"]["get"]["responses"]["200"]["content"]["application/json"];
+export type OutcomePage = Schemas["Page_OutcomeRead_"];
 export type ListOutcomesQuery = NonNullable<paths["/api/v1/outcomes"]["get"]["parameters"]["query"]>;
 export type Problem =
   paths["/api/v1/cases/{case_id}/hearings"]["post"]["responses"]["422"]["content"]["application/problem+json"];
@@ -131,6 +134,14 @@ export async function* allCases(
     yield* page.items;
     cursor = page.next ?? undefined;
   } while (cursor !== undefined);
+}
+
+/** The titles of a page of cases, asking for only the fields needed (`fields=`): each item of such a page may
+ * lack any field the request did not name, and the types say so. */
+export async function caseTitles(client: Client, query: Pick<ListCasesQuery, "country"> = {}): Promise<string[]> {
+  const target = url(client, "/api/v1/cases", { ...query, fields: "id,title" });
+  const page = await request<AnyCasePage>(client, "GET", target);
+  return page.items.map((item) => item.title ?? "(untitled)");
 }
 
 /** GET /api/v1/cases/{case_id}/timeline: the case told in date order. */
