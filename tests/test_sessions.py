@@ -139,3 +139,22 @@ async def test_a_server_process_tunes_the_garbage_collector_once_started(
         gc.set_threshold(*thresholds)
         get_settings.cache_clear()
     assert not getattr(create_app().state, "server_process", False)  # tests' and tools' apps are left alone
+
+
+async def test_a_record_by_id_is_one_statement_plus_the_token_check(deployed: Deployed) -> None:
+    created = await deployed.http.post(
+        "/api/v1/cases", json={"title": "Kozlov", "country": "KZ", "opened_on": "2012-01-23"}
+    )
+    assert created.status_code == 201, created.text
+    path = created.headers["Location"]
+
+    deployed.executed.clear()
+    assert (await deployed.http.get(path)).status_code == 200
+    statements = [s for s, _ in deployed.executed]
+    assert len(statements) == 2, statements
+    assert "FROM api_tokens" in statements[0] and "FROM cases" in statements[1]
+
+    deployed.executed.clear()
+    anonymous = await deployed.http.get(path, headers={"Authorization": ""})
+    assert anonymous.status_code == 200, anonymous.text
+    assert [s.split("FROM")[-1].split()[0] for s, _ in deployed.executed] == ["cases"]
