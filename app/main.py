@@ -72,7 +72,9 @@ def api_router() -> APIRouter:
     return api
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, server_process: bool = False) -> FastAPI:
+    """``server_process``: the app is the whole process (``casetrack serve``), which may be tuned for it
+    once started; tests and tools build apps inside processes of their own."""
     settings = settings or get_settings()
     configure_logging(settings.log_level)
 
@@ -80,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.migrate_on_start:
             await upgrade_engine(app.state.engine)
-        if getattr(app.state, "server_process", False):
+        if server_process:
             tune_garbage_collector()
         yield
         await app.state.engine.dispose()
@@ -128,6 +130,4 @@ def tune_garbage_collector() -> None:
 def create_server_app() -> FastAPI:
     """The app as ``casetrack serve`` runs it (one per worker process): ``create_app`` with the
     process-wide tuning a test process should not get."""
-    app = create_app()
-    app.state.server_process = True
-    return app
+    return create_app(server_process=True)

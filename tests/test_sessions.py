@@ -126,6 +126,10 @@ async def test_a_server_process_tunes_the_garbage_collector_once_started(
     get_settings.cache_clear()
     thresholds = gc.get_threshold()
     try:
+        tools_app = create_app()  # what tests and tools build: started, it leaves the collector alone
+        async with tools_app.router.lifespan_context(tools_app):
+            assert gc.get_threshold() == thresholds
+            assert gc.get_freeze_count() == 0
         app = create_server_app()
         assert gc.get_threshold() == thresholds  # nothing changes before the server starts it
         async with app.router.lifespan_context(app):
@@ -138,7 +142,6 @@ async def test_a_server_process_tunes_the_garbage_collector_once_started(
         gc.unfreeze()
         gc.set_threshold(*thresholds)
         get_settings.cache_clear()
-    assert not getattr(create_app().state, "server_process", False)  # tests' and tools' apps are left alone
 
 
 async def test_a_record_by_id_is_one_statement_plus_the_token_check(deployed: Deployed) -> None:
