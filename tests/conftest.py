@@ -6,28 +6,24 @@ PostgreSQL: CASETRACK_TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1
 server and a database to connect to; the suite creates its own throwaway database beside it.
 """
 
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.auth.roles import Role
 from app.auth.service import create_token
-from app.config import Settings, async_database_url
-from app.db import make_sessionmaker
+from app.config import Settings
+from app.db import make_engine, make_sessionmaker
 from app.main import create_app
 from app.migrate import upgrade_engine
-
-POSTGRES_URL = os.environ.get("CASETRACK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+from tests.databases import throwaway_database
 
 
 @dataclass
@@ -53,52 +49,22 @@ class Database:
     counter: StatementCounter
 
 
-async def _create_postgres_database() -> tuple[str, str]:
-    server = make_url(POSTGRES_URL)
-    name = f"casetrack_test_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(async_database_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        await admin.dispose()
-    return name, server.set(database=name).render_as_string(hide_password=False)
-
-
-async def _drop_postgres_database(name: str) -> None:
-    admin = create_async_engine(async_database_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
-
-
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 async def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Database]:
-    pg_name = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{Path(tmp_path_factory.mktemp('db')) / 'casetrack.db'}"
-    else:
-        pg_name, url = await _create_postgres_database()
-    settings = Settings(database_url=url)
-    from app.db import make_engine
+    async with throwaway_database(request.param, tmp_path_factory.mktemp("db")) as url:
+        engine = make_engine(Settings(database_url=url))
+        await upgrade_engine(engine)
+        counter = StatementCounter()
 
-    engine = make_engine(settings)
-    await upgrade_engine(engine)
-    counter = StatementCounter()
+        @event.listens_for(engine.sync_engine, "before_cursor_execute")
+        def _count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            if counter.active:
+                counter.statements.append(statement)
 
-    @event.listens_for(engine.sync_engine, "before_cursor_execute")
-    def _count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if counter.active:
-            counter.statements.append(statement)
-
-    try:
-        yield Database(request.param, url, engine, counter)
-    finally:
-        await engine.dispose()
-        if pg_name:
-            await _drop_postgres_database(pg_name)
+        try:
+            yield Database(request.param, url, engine, counter)
+        finally:
+            await engine.dispose()
 
 
 @pytest.fixture

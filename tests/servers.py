@@ -16,44 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.auth.roles import Role
 from app.auth.service import create_token
-from app.config import Settings, async_database_url
+from app.config import Settings
 from app.db import make_engine, make_sessionmaker
-from tests.conftest import POSTGRES_URL
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 60.0  # seconds for a server process to answer its first request
 STOP_TIMEOUT = 15.0
 MIGRATE_TIMEOUT = 180.0
-
-
-async def _postgres_admin(statement: str) -> None:
-    admin = create_async_engine(async_database_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await admin.dispose()
-
-
-@asynccontextmanager
-async def throwaway_database(backend: str, directory: Path) -> AsyncIterator[str]:
-    """The URL of a new, empty database (a new PostgreSQL database beside the suite's, or a new SQLite
-    file in ``directory``), dropped afterwards."""
-    if backend == "sqlite":
-        yield f"sqlite:///{directory / f'casetrack-{uuid.uuid4().hex[:8]}.db'}"
-        return
-    name = f"casetrack_servers_{uuid.uuid4().hex[:12]}"
-    await _postgres_admin(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        await _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def server_environment(database_url: str, **settings: str) -> dict[str, str]:

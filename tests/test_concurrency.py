@@ -25,6 +25,7 @@ from app.auth.roles import Role
 from app.config import Settings
 from app.db import make_engine
 from app.main import create_app
+from tests.databases import throwaway_database
 from tests.helpers import API, assert_problem
 from tests.servers import (
     Server,
@@ -33,7 +34,6 @@ from tests.servers import (
     running_servers,
     server_environment,
     server_errors,
-    throwaway_database,
 )
 
 CLIENTS = 50

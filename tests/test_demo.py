@@ -6,16 +6,12 @@ import datetime as dt
 import os
 import sqlite3
 import sys
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
 
 from app import demo
@@ -23,10 +19,10 @@ from app.config import async_database_url
 from app.demo import load_demo
 from app.migrate import current_heads
 from app.models import Base
+from tests.databases import throwaway_database
 from tests.helpers import API
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-POSTGRES_URL = os.environ.get("CASETRACK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 ARTICLE_TITLE = "Kazakhstan: Jailed Opposition Leader Refused Parole"
 # The tables of the records a case is documented with (the others link, index, audit or authorize them).
 RECORD_TABLES = [
@@ -307,23 +303,6 @@ async def test_cli_refuses_a_bad_database_url(tmp_path: Path) -> None:
     assert await asyncio.to_thread(os.listdir, tmp_path) == []
 
 
-@asynccontextmanager
-async def throwaway_postgres() -> AsyncIterator[str]:
-    """A fresh, empty PostgreSQL database beside the test server's, dropped afterwards; yields its URL."""
-    name = f"casetrack_demo_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(async_database_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-        finally:
-            async with admin.connect() as connection:
-                await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
-
-
 async def postgres_state(url: str) -> tuple[set[str], set[str], dict[str, int]]:
     """(tables, alembic revisions, row counts of the casetrack tables) of a PostgreSQL database."""
     engine = create_async_engine(async_database_url(url))
@@ -342,7 +321,7 @@ async def postgres_state(url: str) -> tuple[set[str], set[str], dict[str, int]]:
 
 
 async def test_cli_migrate_then_demo_on_postgresql(tmp_path: Path) -> None:
-    async with throwaway_postgres() as url:
+    async with throwaway_database("postgresql", tmp_path) as url:
         code, out, err = await run_cli("migrate", database_url=url, cwd=tmp_path)
         assert code == 0, err
         assert out.strip() == "casetrack: the database schema is up to date."

@@ -20,7 +20,6 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import hypothesis
@@ -33,12 +32,9 @@ from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.python import asgi as schemathesis_asgi
 
 from app.auth.roles import Role
-from app.auth.service import create_token
 from app.config import Settings
-from app.db import make_engine, make_sessionmaker
 from app.main import create_app
-from app.migrate import upgrade_engine
-from tests.conftest import _create_postgres_database, _drop_postgres_database
+from tests.databases import migrate_with_token, throwaway_database
 
 # Per operation: generated cases (positive and negative) on top of its examples and coverage cases.
 MAX_EXAMPLES = 20
@@ -175,28 +171,13 @@ async def fuzz_target(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[FuzzTarget]:
     """A migrated throwaway database, an admin token in it, and an app on it."""
-    pg_name = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{Path(tmp_path_factory.mktemp('fuzz')) / 'casetrack.db'}"
-    else:
-        pg_name, url = await _create_postgres_database()
-    try:
+    async with throwaway_database(request.param, tmp_path_factory.mktemp("fuzz")) as url:
         settings = _settings(url)
-        engine = make_engine(settings)
-        try:
-            await upgrade_engine(engine)
-            async with make_sessionmaker(engine)() as session:
-                token = await create_token(session, f"fuzz-admin-{uuid.uuid4().hex[:6]}", Role.admin)
-                await session.commit()
-        finally:
-            await engine.dispose()
+        token = await migrate_with_token(settings, f"fuzz-admin-{uuid.uuid4().hex[:6]}", Role.admin)
         yield FuzzTarget(request.param, create_app(settings), token)
         # Schemathesis runs apps (and so their engines' connection pools) on an event loop of its own;
         # ending their lifespans there disposes the engines before the database goes.
         schemathesis_asgi.shutdown_lifespans()
-    finally:
-        if pg_name:
-            await _drop_postgres_database(pg_name)
 
 
 @FUZZ_SETTINGS

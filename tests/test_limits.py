@@ -21,6 +21,7 @@ from app.auth.roles import Role
 from app.config import Settings
 from app.models import Base
 from tests.conftest import Database, _http_client, make_token
+from tests.databases import throwaway_database
 from tests.helpers import API, assert_problem, make_source
 from tests.servers import (
     Server,
@@ -29,7 +30,6 @@ from tests.servers import (
     own_loopback_address,
     running_servers,
     server_environment,
-    throwaway_database,
 )
 
 SMALL_LIMIT = 2048  # bytes; the smallest the settings allow is 1024

@@ -6,7 +6,6 @@ import datetime as dt
 import os
 import sqlite3
 import sys
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,30 +19,17 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app import migrate
 from app.config import async_database_url
 from app.models import Base
+from tests.databases import throwaway_database
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-POSTGRES_URL = os.environ.get("CASETRACK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 CASETRACK_TABLES = set(Base.metadata.tables)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """The URL of a new, empty database of each kind; a PostgreSQL one is created here and dropped after."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrations.db'}"
-        return
-    name = f"casetrack_migrations_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(async_database_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-        finally:
-            async with admin.connect() as connection:
-                await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
+    async with throwaway_database(request.param, tmp_path) as url:
+        yield url
 
 
 async def alembic(url: str, *args: str) -> tuple[int, str]:

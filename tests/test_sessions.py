@@ -11,16 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import event
 
 from app.auth.roles import Role
-from app.auth.service import create_token
-from app.config import Settings, async_database_url, get_settings
-from app.db import make_engine, make_sessionmaker
+from app.config import Settings, get_settings
 from app.main import GC_THRESHOLDS, create_app, create_server_app
-from app.migrate import upgrade_engine
-from tests.conftest import POSTGRES_URL, _create_postgres_database, _drop_postgres_database
+from tests.databases import migrate_with_token, postgres_admin, throwaway_database
 
 
 @dataclass
@@ -33,21 +29,9 @@ class Deployed:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def deployed(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Deployed]:
-    pg_name = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'casetrack.db'}"
-    else:
-        pg_name, url = await _create_postgres_database()
-    try:
+    async with throwaway_database(request.param, tmp_path) as url:
         settings = Settings(database_url=url, auto_migrate=False, rate_limit_per_address="", rate_limit_per_token="")
-        engine = make_engine(settings)
-        try:
-            await upgrade_engine(engine)
-            async with make_sessionmaker(engine)() as session:
-                token = await create_token(session, "editor", Role.editor)
-                await session.commit()
-        finally:
-            await engine.dispose()
+        token = await migrate_with_token(settings, "editor", Role.editor)
         app = create_app(settings)
         executed: list[tuple[str, dict[str, Any]]] = []
 
@@ -63,9 +47,6 @@ async def deployed(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
             ) as http,
         ):
             yield Deployed(request.param, url, http, executed)
-    finally:
-        if pg_name:
-            await _drop_postgres_database(pg_name)
 
 
 def _in_transaction(deployed: Deployed, options: dict[str, Any]) -> bool:
@@ -97,16 +78,8 @@ async def test_reads_run_without_begin_and_commit_writes_in_one_transaction(depl
 @pytest.mark.parametrize("deployed", ["postgresql"], indirect=True)
 async def test_a_connection_the_database_closed_costs_one_503(deployed: Deployed) -> None:
     assert (await deployed.http.get("/api/v1/people")).status_code == 200  # a pooled connection now exists
-    admin = create_async_engine(async_database_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            database = deployed.url.rsplit("/", 1)[1]
-            await connection.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"),
-                {"name": database},
-            )
-    finally:
-        await admin.dispose()
+    database = deployed.url.rsplit("/", 1)[1]
+    await postgres_admin(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}'")
 
     lost = await deployed.http.get("/api/v1/people")
     assert lost.status_code == 503, lost.text

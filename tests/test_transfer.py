@@ -35,14 +35,12 @@ from sqlalchemy import (
     func,
     insert,
     select,
-    text,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.types import TypeDecorator
 
 from app.cases.models import Case, Sentence
-from app.config import Settings, async_database_url
+from app.config import Settings
 from app.db import make_engine, make_sessionmaker
 from app.demo import ARTICLE, load_demo
 from app.hearings.models import Hearing
@@ -52,7 +50,7 @@ from app.organizations.models import Organization
 from app.people.models import Person
 from app.sources.models import citations
 from app.transfer import BATCH_SIZE, TransferError, database_revision, dump, load, schema_revision
-from tests.conftest import POSTGRES_URL
+from tests.databases import postgres_admin, postgres_url
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = Base.metadata.sorted_tables
@@ -60,15 +58,6 @@ LINK_TABLES = ("citations", "event_people", "event_organizations", "charge_peopl
 MANY = 2 * BATCH_SIZE + 345  # enough organizations to span several insert batches
 
 NewDatabase = Callable[[str], Awaitable[str]]
-
-
-async def _postgres_admin(statement: str) -> None:
-    admin = create_async_engine(async_database_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await admin.dispose()
 
 
 @pytest.fixture
@@ -85,13 +74,13 @@ async def new_database(tmp_path: Path) -> AsyncIterator[NewDatabase]:
         if kind == "sqlite":
             return f"sqlite:///{tmp_path / f'casetrack-{next(numbers)}.db'}"
         name = f"casetrack_test_{uuid.uuid4().hex[:12]}"
-        await _postgres_admin(f"CREATE DATABASE \"{name}\" LOCALE_PROVIDER icu ICU_LOCALE 'en-US' TEMPLATE template0")
+        await postgres_admin(f"CREATE DATABASE \"{name}\" LOCALE_PROVIDER icu ICU_LOCALE 'en-US' TEMPLATE template0")
         created.append(name)
-        return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+        return postgres_url(name)
 
     yield make
     for name in created:
-        await _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @asynccontextmanager
