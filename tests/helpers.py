@@ -1,5 +1,6 @@
 """Small builders for tests: create records through the API and return their JSON."""
 
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -39,3 +40,41 @@ def assert_problem(response: httpx.Response, status: int, *mentions: str) -> dic
     for mention in mentions:
         assert mention in response.text, f"{mention!r} not in {response.text}"
     return body
+
+
+# Every kind of record, by URL segment: the standalone ones, then those that live inside a case.
+STANDALONE = ("people", "organizations", "sources", "cases")
+INSIDE = ("participants", "charges", "sentences", "hearings", "outcomes", "events")
+KINDS = STANDALONE + INSIDE
+
+
+def collection(kind: str, case_id: str) -> str:
+    """Where records of ``kind`` are created (those inside a case, under it)."""
+    return f"/cases/{case_id}/{kind}" if kind in INSIDE else f"/{kind}"
+
+
+async def ok(http: httpx.AsyncClient, path: str, **params: Any) -> httpx.Response:
+    response = await http.get(path if path.startswith(API) else f"{API}{path}", params=params)
+    assert response.status_code == 200, f"{path} {params}: {response.status_code} {response.text}"
+    return response
+
+
+@dataclass
+class Ctx:
+    """Records the records under test refer to."""
+
+    person: str
+    organization: str
+    source: str
+    case: str
+
+
+async def make_refs(
+    client: httpx.AsyncClient, person: str, organization: str, source: str, case: str, **organization_fields: Any
+) -> Ctx:
+    return Ctx(
+        person=(await make_person(client, person))["id"],
+        organization=(await make_organization(client, organization, **organization_fields))["id"],
+        source=(await make_source(client, title=source))["id"],
+        case=(await make_case(client, case))["id"],
+    )

@@ -5,7 +5,6 @@ Every test runs on SQLite and on PostgreSQL.
 """
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -15,12 +14,23 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.auth.roles import Role
 from tests.conftest import make_token
-from tests.helpers import API, assert_problem, make_case, make_organization, make_person, make_source, post
+from tests.helpers import (
+    API,
+    INSIDE,
+    KINDS,
+    Ctx,
+    assert_problem,
+    collection,
+    make_case,
+    make_person,
+    make_refs,
+    make_source,
+    ok,
+    post,
+)
 
 Body = dict[str, Any]
 
-INSIDE = ("participants", "charges", "sentences", "hearings", "outcomes", "events")
-KINDS = ("people", "organizations", "sources", "cases", *INSIDE)
 RECORD_TYPE = {
     "people": "person",
     "organizations": "organization",
@@ -49,21 +59,8 @@ CHANGE = {
 }
 
 
-@dataclass
-class Ctx:
-    person: str
-    organization: str
-    source: str
-    case: str
-
-
 async def make_ctx(client: httpx.AsyncClient) -> Ctx:
-    return Ctx(
-        person=(await make_person(client, "Vladimir Kozlov"))["id"],
-        organization=(await make_organization(client, "Almaty Regional Court", kind="court"))["id"],
-        source=(await make_source(client, title="A report"))["id"],
-        case=(await make_case(client, "Kozlov case"))["id"],
-    )
+    return await make_refs(client, "Vladimir Kozlov", "Almaty Regional Court", "A report", "Kozlov case", kind="court")
 
 
 def body_of(kind: str, ctx: Ctx, tag: str = "") -> Body:
@@ -86,18 +83,8 @@ def body_of(kind: str, ctx: Ctx, tag: str = "") -> Body:
     }[kind]
 
 
-def collection(kind: str, case_id: str) -> str:
-    return f"/cases/{case_id}/{kind}" if kind in INSIDE else f"/{kind}"
-
-
 async def create(client: httpx.AsyncClient, kind: str, ctx: Ctx, tag: str = "", **extra: Any) -> Body:
     return await post(client, collection(kind, ctx.case), {**body_of(kind, ctx, tag), **extra})
-
-
-async def ok(http: httpx.AsyncClient, path: str, **params: Any) -> httpx.Response:
-    response = await http.get(path if path.startswith(API) else f"{API}{path}", params=params)
-    assert response.status_code == 200, f"{path}: {response.status_code} {response.text}"
-    return response
 
 
 async def listed(http: httpx.AsyncClient, path: str, **params: Any) -> list[str]:

@@ -22,22 +22,10 @@ from app.config import Settings
 from app.db import make_sessionmaker
 from app.main import create_app
 from tests.conftest import _http_client, make_token
-from tests.helpers import API, assert_problem, make_case, make_organization, make_person, make_source, post
+from tests.helpers import API, KINDS, assert_problem, make_case, make_organization, make_person, make_source, post
 
 Body = dict[str, Any]
 
-RECORD_TABLES = (
-    "people",
-    "organizations",
-    "sources",
-    "cases",
-    "participants",
-    "charges",
-    "sentences",
-    "hearings",
-    "outcomes",
-    "events",
-)
 # URL segment -> the path parameter naming one record of that kind
 ID_PARAM = {
     "people": "person_id",
@@ -157,7 +145,7 @@ class Write:
 def expected_writes() -> list[Write]:
     """Every write the issue names: create (nested for what lives in a case), update, delete, restore, purge."""
     writes = []
-    for kind in RECORD_TABLES:
+    for kind in KINDS:
         nested = kind in ("participants", "charges", "sentences", "hearings", "outcomes", "events")
         writes.append(Write("POST", f"{API}/cases/{{case_id}}/{kind}" if nested else f"{API}/{kind}", False))
         writes.append(Write("PATCH", f"{API}/{kind}/{{{ID_PARAM[kind]}}}", False))
@@ -180,10 +168,10 @@ async def send(http: httpx.AsyncClient, write: Write, world: World, **headers: s
 async def row_counts(connection: AsyncConnection) -> dict[str, int]:
     """Rows per table, deleted ones included: any write would change one of these (or the audit log)."""
     counts = {}
-    for table in (*RECORD_TABLES, "audit_entries"):
+    for table in (*KINDS, "audit_entries"):
         counts[table] = (await connection.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
     counts["deleted"] = 0
-    for table in RECORD_TABLES:
+    for table in KINDS:
         deleted = f"SELECT count(*) FROM {table} WHERE deleted_at IS NOT NULL"
         counts["deleted"] += (await connection.execute(text(deleted))).scalar_one()
     return counts
@@ -370,7 +358,7 @@ async def test_an_editor_may_create_update_and_delete_every_kind(
     before = await row_counts(connection)
     assert await refused_writes(editor, creates, world, lambda r: _status(r, 201)) == []
     after = await row_counts(connection)
-    assert {t: after[t] - before[t] for t in RECORD_TABLES} == dict.fromkeys(RECORD_TABLES, 1)
+    assert {t: after[t] - before[t] for t in KINDS} == dict.fromkeys(KINDS, 1)
 
     patches = [w for w in WRITES if w.method == "PATCH"]
     assert await refused_writes(editor, patches, world, lambda r: _status(r, 200)) == []
@@ -394,11 +382,11 @@ async def test_an_editor_may_create_update_and_delete_every_kind(
     for kind, record_id in world.ids.items():
         assert (await client.get(f"{API}/{kind}/{record_id}")).status_code == 404, kind
     final = await row_counts(connection)
-    assert final["deleted"] == before["deleted"] + len(RECORD_TABLES)
+    assert final["deleted"] == before["deleted"] + len(KINDS)
     # A create, an update and a delete entry for each kind, plus a delete entry for each of the six
     # records created above that were still inside the case when the case was deleted.
     still_inside = len(inner)
-    assert final["audit_entries"] == before["audit_entries"] + 3 * len(RECORD_TABLES) + still_inside
+    assert final["audit_entries"] == before["audit_entries"] + 3 * len(KINDS) + still_inside
 
 
 async def test_an_editor_deleting_a_referenced_record_gets_409_not_403(
@@ -417,20 +405,20 @@ async def test_an_admin_may_restore_and_purge_every_kind(
 ) -> None:
     world = await make_world(client)
     admin = await client_as(Role.admin)
-    for kind in reversed(RECORD_TABLES):  # what is inside the case first, so nothing is still referenced
+    for kind in reversed(KINDS):  # what is inside the case first, so nothing is still referenced
         assert (await client.delete(f"{API}/{kind}/{world[kind]}")).status_code == 204, kind
     restores = [w for w in WRITES if w.route.endswith("/restore")]
     purges = [w for w in WRITES if w.route.endswith("/purge")]
     assert await refused_writes(admin, restores, world, lambda r: _status(r, 200)) == []
     for kind, record_id in world.ids.items():
         assert (await client.get(f"{API}/{kind}/{record_id}")).status_code == 200, kind
-    for kind in reversed(RECORD_TABLES):
+    for kind in reversed(KINDS):
         assert (await client.delete(f"{API}/{kind}/{world[kind]}")).status_code == 204, kind
     before = await row_counts(connection)
-    ordered = sorted(purges, key=lambda w: -RECORD_TABLES.index(w.kind()))
+    ordered = sorted(purges, key=lambda w: -KINDS.index(w.kind()))
     assert await refused_writes(admin, ordered, world, lambda r: _status(r, 204)) == []
     after = await row_counts(connection)
-    assert {t: before[t] - after[t] for t in RECORD_TABLES} == dict.fromkeys(RECORD_TABLES, 1)
+    assert {t: before[t] - after[t] for t in KINDS} == dict.fromkeys(KINDS, 1)
 
 
 # Reads

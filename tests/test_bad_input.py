@@ -15,24 +15,20 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.models import Base
-from tests.helpers import API, assert_problem, make_case, make_organization, make_person, make_source, post
+from tests.helpers import (
+    API,
+    INSIDE,
+    KINDS,
+    assert_problem,
+    make_case,
+    make_organization,
+    make_person,
+    make_source,
+    post,
+)
 
 Body = dict[str, Any]
 MISSING = "0" * 32  # an id no record has
-
-KINDS = [
-    "people",
-    "organizations",
-    "sources",
-    "cases",
-    "participants",
-    "charges",
-    "sentences",
-    "hearings",
-    "outcomes",
-    "events",
-]
-NESTED = ["participants", "charges", "sentences", "hearings", "outcomes", "events"]
 
 
 # The database, read directly
@@ -187,7 +183,7 @@ def valid_body(kind: str, world: World) -> Body:
 
 
 def collection(kind: str, world: World, case_id: str | None = None) -> str:
-    return f"/cases/{case_id or world.case}/{kind}" if kind in NESTED else f"/{kind}"
+    return f"/cases/{case_id or world.case}/{kind}" if kind in INSIDE else f"/{kind}"
 
 
 async def refused_on_create_and_update(
@@ -473,7 +469,7 @@ async def test_missing_records_in_the_path_are_404(client, connection, subtests)
             await refused(client, connection, "PATCH", path, 404, MISSING, json=body)
 
 
-@pytest.mark.parametrize("kind", NESTED)
+@pytest.mark.parametrize("kind", INSIDE)
 async def test_creating_or_listing_under_a_missing_case_is_404(client, connection, kind: str) -> None:
     world = await make_world(client)
     path = collection(kind, world, case_id=MISSING)

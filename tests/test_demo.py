@@ -20,23 +20,10 @@ from app.demo import load_demo
 from app.migrate import current_heads
 from app.models import Base
 from tests.databases import throwaway_database
-from tests.helpers import API
+from tests.helpers import API, KINDS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ARTICLE_TITLE = "Kazakhstan: Jailed Opposition Leader Refused Parole"
-# The tables of the records a case is documented with (the others link, index, audit or authorize them).
-RECORD_TABLES = [
-    "sources",
-    "people",
-    "organizations",
-    "cases",
-    "participants",
-    "charges",
-    "sentences",
-    "hearings",
-    "outcomes",
-    "events",
-]
 
 
 async def load(connection: AsyncConnection) -> int:
@@ -239,7 +226,7 @@ async def test_loading_twice_creates_nothing_the_second_time(
     before = await row_counts(connection)
     created = await load(connection)
     after_first = await row_counts(connection)
-    new_records = sum(after_first[t] - before[t] for t in RECORD_TABLES)
+    new_records = sum(after_first[t] - before[t] for t in KINDS)
     assert created == new_records
     assert after_first["cases"] == before["cases"] + 1
     assert after_first["events"] == before["events"] + 12
@@ -283,7 +270,7 @@ async def test_cli_demo_twice_on_sqlite(tmp_path: Path) -> None:
     code, out, err = await run_cli("demo", database_url=url, cwd=tmp_path)
     assert code == 0, err
     first = sqlite_counts(path)
-    records = sum(first[t] for t in RECORD_TABLES)
+    records = sum(first[t] for t in KINDS)
     assert out.strip() == f"casetrack: loaded the demo case ({records} records)."
     assert first["cases"] == 1 and first["people"] == 5 and first["events"] == 12
 
@@ -338,7 +325,7 @@ async def test_cli_migrate_then_demo_on_postgresql(tmp_path: Path) -> None:
         code, out, err = await run_cli("demo", database_url=url, cwd=tmp_path)
         assert code == 0, err
         _, _, loaded = await postgres_state(url)
-        assert out.strip() == f"casetrack: loaded the demo case ({sum(loaded[t] for t in RECORD_TABLES)} records)."
+        assert out.strip() == f"casetrack: loaded the demo case ({sum(loaded[t] for t in KINDS)} records)."
         assert loaded["cases"] == 1
 
         code, out, err = await run_cli("demo", database_url=url, cwd=tmp_path)

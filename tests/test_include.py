@@ -10,12 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import API, assert_problem, make_case, make_organization, make_person, make_source, post
+from tests.helpers import API, INSIDE, assert_problem, make_case, make_organization, make_person, make_source, post
 
 Body = dict[str, Any]
-KINDS = ["participants", "charges", "sentences", "hearings", "outcomes", "events"]
-EVERYTHING = ",".join([*KINDS, "sources"])
-EMBEDDED_KEYS = {*KINDS, "sources", "people", "organizations", "timeline"}
+EVERYTHING = ",".join([*INSIDE, "sources"])
+EMBEDDED_KEYS = {*INSIDE, "sources", "people", "organizations", "timeline"}
 
 
 @dataclass
@@ -23,7 +22,7 @@ class Filled:
     """What one case holds: its records by kind, and the people, organizations and sources they name."""
 
     case: str
-    records: dict[str, list[str]] = field(default_factory=lambda: {kind: [] for kind in KINDS})
+    records: dict[str, list[str]] = field(default_factory=lambda: {kind: [] for kind in INSIDE})
     people: set[str] = field(default_factory=set)
     organizations: set[str] = field(default_factory=set)
     sources: set[str] = field(default_factory=set)
@@ -137,7 +136,7 @@ async def test_include_embeds_exactly_the_case_records(
     mine, theirs = two_cases
     body = await get_case(client, mine.case, EVERYTHING)
     assert body["id"] == mine.case
-    for kind in KINDS:
+    for kind in INSIDE:
         embedded = body[kind]
         assert sorted(item["id"] for item in embedded) == sorted(mine.records[kind]), kind
         assert not {item["id"] for item in embedded} & set(theirs.records[kind]), kind
@@ -184,7 +183,7 @@ async def test_every_way_of_naming_a_person_or_organization_counts(
 async def test_include_of_the_other_case_mirrors(client: httpx.AsyncClient, two_cases: tuple[Filled, Filled]) -> None:
     mine, theirs = two_cases
     body = await get_case(client, theirs.case, EVERYTHING)
-    for kind in KINDS:
+    for kind in INSIDE:
         assert sorted(item["id"] for item in body[kind]) == sorted(theirs.records[kind])
     assert {p["id"] for p in body["people"]} == theirs.people
     assert not {p["id"] for p in body["people"]} & mine.people
@@ -194,7 +193,7 @@ async def test_include_of_the_other_case_mirrors(client: httpx.AsyncClient, two_
 async def test_an_empty_case_embeds_empty_lists(client: httpx.AsyncClient, two_cases: tuple[Filled, Filled]) -> None:
     empty = (await make_case(client, "Empty"))["id"]
     body = await get_case(client, empty, EVERYTHING)
-    for key in [*KINDS, "people", "organizations", "sources"]:
+    for key in [*INSIDE, "people", "organizations", "sources"]:
         assert body[key] == [], key
 
 
@@ -251,7 +250,7 @@ async def test_the_number_of_statements_does_not_grow_with_the_case(client: http
             body = await get_case(client, filled.case, EVERYTHING)
         counts[filled.case] = len(executed)
         n = len(filled.records["hearings"])
-        assert all(len(body[kind]) == n for kind in KINDS)
+        assert all(len(body[kind]) == n for kind in INSIDE)
         assert len(body["people"]) == n and len(body["organizations"]) == n
         assert len(body["sources"]) == n + 1
     assert counts[small.case] == counts[large.case]

@@ -17,13 +17,24 @@ import httpx
 import pytest
 
 from app.auth.roles import Role
-from tests.helpers import API, assert_problem, make_case, make_organization, make_person, make_source, post
+from tests.helpers import (
+    API,
+    INSIDE,
+    KINDS,
+    Ctx,
+    assert_problem,
+    collection,
+    make_case,
+    make_organization,
+    make_person,
+    make_refs,
+    make_source,
+    ok,
+    post,
+)
 
 Body = dict[str, Any]
 
-INSIDE = ("participants", "charges", "sentences", "hearings", "outcomes", "events")
-STANDALONE = ("people", "organizations", "sources", "cases")
-KINDS = STANDALONE + INSIDE
 SEARCHABLE = ("people", "organizations", "cases", "events")
 PATCH_FIELD = {
     "people": "name",
@@ -40,23 +51,8 @@ PATCH_FIELD = {
 INCLUDE_ALL = "participants,charges,sentences,hearings,outcomes,events,sources,timeline"
 
 
-@dataclass
-class Ctx:
-    """Public records the records under test refer to."""
-
-    person: str
-    organization: str
-    source: str
-    case: str
-
-
 async def make_ctx(client: httpx.AsyncClient) -> Ctx:
-    return Ctx(
-        person=(await make_person(client, "Public Defendant"))["id"],
-        organization=(await make_organization(client, "Public Prison"))["id"],
-        source=(await make_source(client, title="Public report"))["id"],
-        case=(await make_case(client, "Public case"))["id"],
-    )
+    return await make_refs(client, "Public Defendant", "Public Prison", "Public report", "Public case")
 
 
 def body_of(kind: str, ctx: Ctx, tag: str) -> Body:
@@ -75,18 +71,8 @@ def body_of(kind: str, ctx: Ctx, tag: str) -> Body:
     }[kind]
 
 
-def collection(kind: str, case_id: str) -> str:
-    return f"/cases/{case_id}/{kind}" if kind in INSIDE else f"/{kind}"
-
-
 async def create(client: httpx.AsyncClient, kind: str, ctx: Ctx, tag: str, case_id: str | None = None, **extra: Any):
     return await post(client, collection(kind, case_id or ctx.case), {**body_of(kind, ctx, tag), **extra})
-
-
-async def ok(http: httpx.AsyncClient, path: str, **params: Any) -> httpx.Response:
-    response = await http.get(path if path.startswith(API) else f"{API}{path}", params=params)
-    assert response.status_code == 200, f"{path} {params}: {response.status_code} {response.text}"
-    return response
 
 
 async def listed(http: httpx.AsyncClient, path: str, **params: Any) -> list[str]:
