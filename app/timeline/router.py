@@ -7,7 +7,6 @@ from app import http
 from app.cases.dependencies import CaseDep
 from app.dates import edtf_bounds
 from app.db import SessionDep
-from app.errors import InvalidQuery
 from app.exports.timelinejs import to_timelinejs
 from app.filters import DateFrom, DateTo, choice_list, choices
 from app.listing import csv_lines
@@ -31,15 +30,6 @@ TIMELINE_RESPONSES: dict[int | str, dict[str, Any]] = {
     **http.READ,
     **http.problem_responses(422),  # a `format` or `order` outside its choices
 }
-
-
-def _bounds(value: str | None, param: str):  # noqa: ANN202
-    if value is None:
-        return None
-    try:
-        return edtf_bounds(value)
-    except ValueError as exc:
-        raise InvalidQuery(param, str(exc)) from None
 
 
 def _chosen_format(request: Request, format: TimelineFormat | None) -> TimelineFormat:
@@ -86,7 +76,11 @@ async def get_case_timeline(
         session,
         case,
         types=set(picked) if picked else None,
-        window=(_bounds(date_from, "from"), _bounds(date_to, "to")),
+        # `from` and `to` are EDTFDate parameters, valid once here.
+        window=(
+            edtf_bounds(date_from) if date_from is not None else None,
+            edtf_bounds(date_to) if date_to is not None else None,
+        ),
         descending=order == "desc",
         limit=limit,
         cursor=cursor,
