@@ -1,5 +1,6 @@
 """HTTP details shared by routers."""
 
+import hashlib
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -41,15 +42,30 @@ UPDATE = problem_responses(400, 401, 403, 404, 412, 413, 415, 422)
 DELETE = problem_responses(400, 401, 403, 404, 409, 412)
 
 
-def etag(record: Any) -> str:
-    """A strong ETag from the record's version, which every update increments."""
-    return f'"{record.version}"'
+# A route serving one record's representation names the record's version here; ETagMiddleware turns
+# it into the ETag and removes it. No route sets an ETag itself.
+VERSION_HEADER = "x-casetrack-record-version"
+
+
+def etag(body: bytes, version: int | None = None) -> str:
+    """The one validator of every response, computed by ETagMiddleware from the exact body sent.
+
+    The digest changes whenever the body does: when the record changes, and also when a record it
+    names is hidden from this viewer (its id blanked) or what it embeds changes. A record's tag
+    also carries its version, ``"<version>-<digest>"``, which ``If-Match`` compares; any other
+    response gets a weak tag."""
+    digest = hashlib.sha256(body).hexdigest()[:32]
+    return f'W/"{digest}"' if version is None else f'"{version}-{digest}"'
+
+
+def versioned(body: Any, record: Any, status_code: int = 200) -> JSONResponse:
+    """A JSON representation of ``record`` (with whatever it embeds); its ETag will carry the record's version."""
+    return JSONResponse(body, status_code=status_code, headers={VERSION_HEADER: str(record.version)})
 
 
 def record_response(record: Any, schema: type[BaseModel], status_code: int = 200) -> JSONResponse:
     """One record as JSON, with its ETag (so a client can send it back in ``If-Match``)."""
-    body = schema.model_validate(record).model_dump(mode="json")
-    return JSONResponse(body, status_code=status_code, headers={"ETag": etag(record)})
+    return versioned(schema.model_validate(record).model_dump(mode="json"), record, status_code)
 
 
 def created(request: Request, new: Any, schema: type[BaseModel], route_name: str, **path_params: Any) -> JSONResponse:
@@ -58,14 +74,27 @@ def created(request: Request, new: Any, schema: type[BaseModel], route_name: str
     return response
 
 
+def tagged_version(tag: str) -> str | None:
+    """The version a strong record tag carries (``"3-<digest>"`` or plain ``"3"``), None for any other tag."""
+    tag = tag.strip()
+    if len(tag) < 3 or tag[0] != '"' or tag[-1] != '"':
+        return None  # weak (W/...) or malformed: never matches If-Match (RFC 9110 13.1.1, strong comparison)
+    version = tag[1:-1].split("-", 1)[0]
+    return version if version.isdigit() else None
+
+
 def check_if_match(request: Request, current: Any) -> None:
-    """412 when the client's ``If-Match`` names a version other than the current one (RFC 9110 13.1.1)."""
+    """412 when the client's ``If-Match`` names a version other than the current one (RFC 9110 13.1.1).
+
+    Only the version a tag carries is compared, not its digest: ``If-Match`` guards against lost
+    updates of the record itself, and a writer's tag stays good when only what surrounds the record
+    changed (a participation added, a named record restricted), which a write to it cannot lose."""
     header = request.headers.get("if-match")
     if header is None or header.strip() == "*":
         return
-    if etag(current) not in [tag.strip() for tag in header.split(",")]:
+    if str(current.version) not in {tagged_version(tag) for tag in header.split(",")}:
         raise PreconditionFailed(
-            f"The record has changed since you read it (its ETag is now {etag(current)}); reload it and retry."
+            f"The record has changed since you read it (it is now at version {current.version}); reload it and retry."
         )
 
 

@@ -1,7 +1,5 @@
 """HTTP conventions applied to every response: ETags with conditional GETs, compression, CORS."""
 
-import hashlib
-
 from fastapi import FastAPI
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
@@ -9,6 +7,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import http
 from app.config import Settings
 from app.errors import problem
 from app.ratelimit import RateLimitMiddleware
@@ -21,31 +20,49 @@ def _matches(if_none_match: str, etag: str) -> bool:
 
 
 class ETagMiddleware:
-    """A weak ETag on every complete 200 answer to a GET, and 304 when ``If-None-Match`` already has it.
+    """The one place validators are set: every complete 2xx answer gets the ETag of the exact body
+    sent (app.http.etag), and a GET whose ``If-None-Match`` already has it gets 304.
 
-    The tag hashes the uncompressed body, so a record or a list has the same tag as long as what
-    the client would receive is the same. Streamed bodies (CSV exports) pass through untouched.
+    The tag hashes the uncompressed body, so it changes whenever what this client receives changes,
+    whatever the reason (the record, a record it names hidden from this viewer, what it embeds), and
+    is the same with or without gzip. A route serving one record only names its version
+    (``http.VERSION_HEADER``), which the tag then carries for ``If-Match``. Streamed bodies (CSV
+    exports) get no tag; only large static files, streamed by Starlette with a tag of their own, keep
+    theirs. Every answer to a GET varies with the token, and one to a request with a token is private.
     """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if_none_match = Headers(scope=scope).get("if-none-match")
+        request_headers = Headers(scope=scope)
+        is_read = scope["method"] in ("GET", "HEAD")
+        if_none_match = request_headers.get("if-none-match") if is_read else None
+        has_token = "authorization" in request_headers
         start: Message | None = None
+        version: str | None = None
         passthrough = False
 
         async def send_with_etag(message: Message) -> None:
-            nonlocal start, passthrough
+            nonlocal start, version, passthrough
             if passthrough:
                 await send(message)
                 return
             if message["type"] == "http.response.start":
+                headers = MutableHeaders(raw=message["headers"])
+                version = headers.get(http.VERSION_HEADER)
+                if version is not None:
+                    del headers[http.VERSION_HEADER]
+                if is_read:
+                    # What a request may see depends on its token: no cache may hand one client's
+                    # answer to another (RFC 9111 4.1, 3.5).
+                    headers.add_vary_header("Authorization")
+                    headers.setdefault("cache-control", "private, no-cache" if has_token else "no-cache")
                 start = message
-                if message["status"] != 200:
+                if not 200 <= message["status"] < 300 or (not is_read and version is None):
                     passthrough = True
                     await send(message)
                 return
@@ -57,11 +74,9 @@ class ETagMiddleware:
                 return
             body = message.get("body", b"")
             headers = MutableHeaders(raw=start["headers"])
-            etag = headers.get("etag") or f'W/"{hashlib.sha256(body).hexdigest()[:32]}"'
+            etag = http.etag(body, int(version) if version is not None else None)
             headers["etag"] = etag
-            headers.setdefault("cache-control", "no-cache")
-            headers.add_vary_header("Authorization")  # what a request may see depends on its token
-            if if_none_match and _matches(if_none_match, etag):
+            if if_none_match and start["status"] == 200 and _matches(if_none_match, etag):
                 not_modified = MutableHeaders(headers={"etag": etag, "cache-control": headers["cache-control"]})
                 for name in ("vary", "link"):
                     if name in headers:

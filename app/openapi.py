@@ -44,7 +44,11 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     },
 }
 
-ETAG = {"description": "Changes whenever the response body would.", "schema": {"type": "string"}}
+ETAG = {
+    "description": "Changes whenever the response body would (for this client: what a token may see counts). "
+    'A record\'s tag, `"<version>-<digest>"`, carries its version: send it in `If-Match` when changing it.',
+    "schema": {"type": "string"},
+}
 LINK = {"description": 'RFC 8288 `<url>; rel="next"` when there is a next page.', "schema": {"type": "string"}}
 LOCATION = {"description": "URL of the record just created.", "schema": {"type": "string"}}
 NOT_MODIFIED = {"description": "Not modified: `If-None-Match` matched the current ETag."}

@@ -69,9 +69,8 @@ async def get_case(
 ) -> JSONResponse:
     picked = set(choices(include, Include, "include") or [])
     body = await case_with_records(session, case, picked)
-    # The case alone carries its version ETag (usable in If-Match); with records embedded, the body
-    # depends on them too, so the ETag middleware hashes the body instead.
-    return JSONResponse(body, headers={} if picked else {"ETag": http.etag(case)})
+    # The tag hashes the whole body, embedded records included, and carries the case's version for If-Match.
+    return http.versioned(body, case)
 
 
 @router.patch("/{case_id}", name="updateCase", responses=http.UPDATE)

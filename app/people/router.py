@@ -53,7 +53,7 @@ async def create_person(body: PersonCreate, request: Request, response: Response
 async def get_person(person: PersonDep, session: SessionDep) -> JSONResponse:
     detail = PersonRead.model_validate(person).model_dump(mode="json")
     participations = [p.model_dump(mode="json") for p in await service.participations(session, person.id)]
-    return JSONResponse({**detail, "participations": participations}, headers={"ETag": http.etag(person)})
+    return http.versioned({**detail, "participations": participations}, person)
 
 
 @router.patch("/{person_id}", name="updatePerson", responses=http.UPDATE)
