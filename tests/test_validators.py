@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from app.auth.roles import Role
+from app.http import etag
 from tests.helpers import (
     API,
     INSIDE,
@@ -72,6 +73,10 @@ async def assert_changed(
     assert etag != old_etag
     await assert_not_modified(http, path, etag, **params)
     return body, etag
+
+
+def without(body: Body, *keys: str) -> Body:
+    return {key: value for key, value in body.items() if key not in keys}
 
 
 # A public record naming a record that is then hidden from the public
@@ -290,6 +295,24 @@ async def test_a_case_read_with_include_changes_its_etag_when_an_embedded_record
         assert (await client.patch(f"{API}/events/{event['id']}", json={"restricted": False})).status_code == 200
 
 
+async def test_every_tag_is_the_digest_of_the_exact_body_sent(
+    client: httpx.AsyncClient, anonymous: httpx.AsyncClient
+) -> None:
+    """One function makes every validator, from the body as sent (records add their version for If-Match)."""
+    ctx = await make_ctx(client)
+    event = await post(client, f"/cases/{ctx.case}/events", {**ARREST, "person_ids": [ctx.person]})
+    records = [f"/events/{event['id']}", f"/people/{ctx.person}", f"/cases/{ctx.case}"]
+    for path in records:
+        for params in ({}, {"include": "events,timeline"}) if path.startswith("/cases") else ({},):
+            response = await ok(anonymous, path, **params)
+            assert response.headers["etag"] == etag(response.content, response.json()["version"]), path
+    for path in ("/events", f"/cases/{ctx.case}/timeline", f"/cases/{ctx.case}/timeline.svg"):
+        response = await ok(anonymous, path)
+        assert response.headers["etag"] == etag(response.content), path
+    page = await anonymous.get(f"/cases/{ctx.case}")
+    assert page.status_code == 200 and page.headers["etag"] == etag(page.content)
+
+
 # The public and a reader never share a representation
 
 
@@ -407,7 +430,49 @@ async def test_an_edit_to_hidden_links_shows_the_public_only_a_new_version_and_u
         after, _ = await assert_changed(anonymous, path, before, etag)
         assert after["version"] == before["version"] + 1
         assert after["updated_at"] > before["updated_at"]
-        unchanged = {key: value for key, value in after.items() if key not in ("version", "updated_at")}
-        assert unchanged == {key: value for key, value in before.items() if key not in ("version", "updated_at")}
+        assert without(after, "version", "updated_at") == without(before, "version", "updated_at")
         seen_after = (await ok(reader, path)).json()
         assert {key: seen_after[key] for key in change} != {key: seen_before[key] for key in change}
+
+
+async def test_an_edit_to_hidden_links_moves_the_record_in_lists_sorted_by_updated_at(
+    client: httpx.AsyncClient, anonymous: httpx.AsyncClient
+) -> None:
+    ctx = await make_ctx(client)
+    witness = (await make_person(client, "Hidden Witness", restricted=True))["id"]
+    edited = await post(client, f"/cases/{ctx.case}/events", {**ARREST, "person_ids": [witness]})
+    other = await post(client, f"/cases/{ctx.case}/events", {**ARREST, "title": "Searched"})
+    path = f"/cases/{ctx.case}/events"
+    before = (await ok(anonymous, path, sort="-updated_at")).json()["items"]
+    assert [e["id"] for e in before] == [other["id"], edited["id"]]
+
+    patched = await client.patch(f"{API}/events/{edited['id']}", json={"person_ids": []})
+    assert patched.status_code == 200, patched.text
+
+    after = (await ok(anonymous, path, sort="-updated_at")).json()["items"]
+    assert [e["id"] for e in after] == [edited["id"], other["id"]]
+    assert after[1] == before[0]
+    assert without(after[0], "version", "updated_at") == without(before[1], "version", "updated_at")
+
+
+async def test_an_edit_to_a_hidden_judge_shows_in_a_calendar_at_most_as_new_timestamps(
+    client: httpx.AsyncClient, anonymous: httpx.AsyncClient
+) -> None:
+    ctx = await make_ctx(client)
+    judge = (await make_person(client, "Hidden Judge", restricted=True))["id"]
+    hearing = await post(
+        client, f"/cases/{ctx.case}/hearings", {"kind": "trial", "date": "2012-08-16", "judge_id": judge}
+    )
+    path = f"/cases/{ctx.case}/hearings.ics"
+    before = (await ok(anonymous, path)).text
+    json_before = (await ok(anonymous, f"/hearings/{hearing['id']}")).json()
+
+    patched = await client.patch(f"{API}/hearings/{hearing['id']}", json={"judge_id": None})
+    assert patched.status_code == 200, patched.text
+
+    after = (await ok(anonymous, path)).text
+    json_after = (await ok(anonymous, f"/hearings/{hearing['id']}")).json()
+    assert without(json_after, "version", "updated_at") == without(json_before, "version", "updated_at")
+    assert json_after["version"] == json_before["version"] + 1
+    changed = {line.split(":", 1)[0] for line in set(after.splitlines()) ^ set(before.splitlines())}
+    assert changed <= {"DTSTAMP", "LAST-MODIFIED"}  # whole seconds there: within one second, nothing at all
