@@ -246,7 +246,9 @@ LOAD_HELP = (
     "Load a dump into an empty database, all of it in one transaction or nothing at all.\n\n"
     "Migrates the database first (creating a new SQLite file if needed), then refuses a database that already "
     "holds any record and a dump written at another schema revision. A malformed line, an unknown table or "
-    "column, or a row the database refuses stops the load, names the line and leaves the database as it was.\n\n"
+    "column, a record the API would refuse (each is checked with the API's own rules: an unknown kind, a bad "
+    "EDTF date, text too long...) or a row the database refuses stops the load, names the line and the field, "
+    "and leaves the database as it was.\n\n"
     "Example: DATABASE_URL=postgresql://casetrack@localhost/casetrack casetrack load backup.ndjson"
 )
 

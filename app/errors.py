@@ -78,7 +78,7 @@ class Invalid(AppError):
 
 
 class BadQuery(AppError):
-    """400: a query parameter the endpoint does not take, or a cursor it did not produce."""
+    """400: a query parameter the endpoint does not take or given twice, or a cursor it did not produce."""
 
     status = 400
     slug = "bad-query"

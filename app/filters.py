@@ -64,7 +64,8 @@ def choice_list(enum: type[StrEnum], description: str, example: str | None = Non
     (parse it with `choices`, which takes exactly what the pattern admits)."""
     values = [e.value for e in enum]
     return Query(
-        description=f"{description} One or more of: {', '.join(values)}; comma-separated.",
+        description=f"{description} One or more of: {', '.join(values)}; comma-separated in this one parameter "
+        "(given twice, it is refused).",
         examples=[example or values[0]],
         json_schema_extra={"pattern": list_pattern(values)},
     )
@@ -123,7 +124,11 @@ def _declared_query_params(route: APIRoute) -> frozenset[str]:
 
 
 async def check_request_params(request: Request) -> None:
-    """Refuse unknown query parameters, and NUL characters anywhere in the path or query."""
+    """Refuse unknown query parameters, a parameter given more than once, and NUL characters anywhere in
+    the path or query.
+
+    Every query parameter takes one value (several go comma-separated in it: ``kind=arrest,visit``), so a
+    repeated one is a mistake: Starlette would keep its last value and silently drop the others."""
     for name, value in [*request.query_params.multi_items(), *request.path_params.items()]:
         if "\x00" in name or "\x00" in str(value):
             raise BadQuery(f"{name!r}: must not contain the NUL character")
@@ -134,3 +139,9 @@ async def check_request_params(request: Request) -> None:
     if unknown:
         known = ", ".join(sorted(_declared_query_params(route))) or "none"
         raise BadQuery(f"unknown query parameter {', '.join(map(repr, unknown))} (this endpoint takes: {known})")
+    names = [name for name, _ in request.query_params.multi_items()]
+    if repeated := sorted({name for name in names if names.count(name) > 1}):
+        raise BadQuery(
+            f"query parameter {', '.join(map(repr, repeated))} is given more than once; give each parameter "
+            "once, with several values comma-separated in it (for example kind=arrest,visit)"
+        )

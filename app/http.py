@@ -15,7 +15,8 @@ T = TypeVar("T")
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """Document the problem+json answers an operation can give, for the OpenAPI schema."""
     descriptions = {
-        400: "Malformed request: bad JSON, a query parameter this operation does not take, a forged cursor.",
+        400: "Malformed request: bad JSON, a query parameter this operation does not take or one given more "
+        "than once (several values go comma-separated in one), a forged cursor.",
         404: "No such record.",
         401: "No valid API token, and the operation needs one.",
         403: "The API token's role is not enough for this operation.",

@@ -24,6 +24,7 @@ from app.auth.roles import ANONYMOUS
 from app.errors import InvalidQuery
 from app.filters import list_items, list_pattern
 from app.pagination import PageDep, PageParams, SortKey, fetch_page, link_next
+from app.schemas import WHITESPACE
 
 CSV_BATCH = 1_000
 
@@ -166,6 +167,26 @@ async def respond(
     return response
 
 
+# A spreadsheet opening a CSV file runs a cell that begins with one of these as a formula
+# (`=HYPERLINK(...)` leaks data when clicked; DDE can run programs): OWASP's CSV injection advice.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_TEXT_RULE = (
+    "Text that begins with `=`, `+`, `-`, `@`, a tab or a carriage return (or with spaces and then one of the "
+    "first four), or with `'`, has one `'` put in front, so that a spreadsheet shows it instead of running it "
+    "as a formula: take one leading `'` off a cell to get the stored text."
+)
+
+
+def defused(text: str) -> str:
+    """``text`` as a CSV cell no spreadsheet runs: one ``'`` (which spreadsheets read as "this is text")
+    in front of a formula start, also after leading spaces (some importers trim them), and in front of
+    a ``'`` of its own, so that taking one leading ``'`` off always gives the stored text back.
+    Only text is touched: numbers, dates and the JSON of lists never begin with these characters."""
+    if text.startswith(("'", *FORMULA_STARTS)) or text.lstrip(WHITESPACE).startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
@@ -175,11 +196,14 @@ def _cell(value: Any) -> Any:
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
+    if isinstance(value, str):
+        return defused(value)
     return value
 
 
 def csv_lines(header: Sequence[str], rows: Sequence[Mapping[str, Any]], with_header: bool) -> str:
-    """CSV text (RFC 4180, CRLF) for some rows; lists become JSON arrays so nothing is lost."""
+    """CSV text (RFC 4180, CRLF) for some rows; lists become JSON arrays so nothing is lost, and text that
+    would start a spreadsheet formula is `defused`."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     if with_header:
@@ -218,7 +242,8 @@ def csv_response(
 
 LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "A page of items (JSON), or with `format=csv` / `Accept: text/csv` every matching item as CSV.",
+        "description": "A page of items (JSON), or with `format=csv` / `Accept: text/csv` every matching item as CSV. "
+        + CSV_TEXT_RULE,
         "content": {"text/csv": {"schema": {"type": "string"}}},
     }
 }

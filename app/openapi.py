@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from app.listing import CSV_TEXT_RULE
+
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -94,7 +96,10 @@ def _finish(method: str, operation: dict[str, Any]) -> None:
         if _is_list(operation):
             ok["headers"]["Link"] = LINK
             ok.setdefault("content", {})["text/csv"] = {
-                "schema": {"type": "string", "description": "With `format=csv` or `Accept: text/csv`: every match."}
+                "schema": {
+                    "type": "string",
+                    "description": f"With `format=csv` or `Accept: text/csv`: every match. {CSV_TEXT_RULE}",
+                }
             }
     if "201" in responses:
         responses["201"].setdefault("headers", {})["Location"] = LOCATION

@@ -6,17 +6,26 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from app.cases.models import Case, Charge, Participant, Sentence
-from app.cases.schemas import CaseRead, ChargeRead, ParticipantRead, SentenceRead
+from app.cases.schemas import (
+    CaseCreate,
+    CaseRead,
+    ChargeCreate,
+    ChargeRead,
+    ParticipantCreate,
+    ParticipantRead,
+    SentenceCreate,
+    SentenceRead,
+)
 from app.events.models import Event
-from app.events.schemas import EventRead
+from app.events.schemas import EventCreate, EventRead
 from app.hearings.models import Hearing, Outcome
-from app.hearings.schemas import HearingRead, OutcomeRead
+from app.hearings.schemas import HearingCreate, HearingRead, OutcomeCreate, OutcomeRead
 from app.organizations.models import Organization
-from app.organizations.schemas import OrganizationRead
+from app.organizations.schemas import OrganizationCreate, OrganizationRead
 from app.people.models import Person
-from app.people.schemas import PersonRead
+from app.people.schemas import PersonCreate, PersonRead
 from app.sources.models import Source
-from app.sources.schemas import SourceRead
+from app.sources.schemas import SourceCreate, SourceRead
 
 
 @dataclass(frozen=True)
@@ -25,6 +34,7 @@ class Resource:
     name: str  # singular, for operation ids and messages
     model: type
     read: type[BaseModel]
+    create: type[BaseModel]  # what the API takes for a new one: `casetrack load` holds dumped rows to it too
     searchable: bool = False
 
     @property
@@ -33,15 +43,15 @@ class Resource:
 
 
 RESOURCES = (
-    Resource("people", "person", Person, PersonRead, searchable=True),
-    Resource("organizations", "organization", Organization, OrganizationRead, searchable=True),
-    Resource("sources", "source", Source, SourceRead),
-    Resource("cases", "case", Case, CaseRead, searchable=True),
-    Resource("participants", "participant", Participant, ParticipantRead),
-    Resource("charges", "charge", Charge, ChargeRead),
-    Resource("sentences", "sentence", Sentence, SentenceRead),
-    Resource("hearings", "hearing", Hearing, HearingRead),
-    Resource("outcomes", "outcome", Outcome, OutcomeRead),
-    Resource("events", "event", Event, EventRead, searchable=True),
+    Resource("people", "person", Person, PersonRead, PersonCreate, searchable=True),
+    Resource("organizations", "organization", Organization, OrganizationRead, OrganizationCreate, searchable=True),
+    Resource("sources", "source", Source, SourceRead, SourceCreate),
+    Resource("cases", "case", Case, CaseRead, CaseCreate, searchable=True),
+    Resource("participants", "participant", Participant, ParticipantRead, ParticipantCreate),
+    Resource("charges", "charge", Charge, ChargeRead, ChargeCreate),
+    Resource("sentences", "sentence", Sentence, SentenceRead, SentenceCreate),
+    Resource("hearings", "hearing", Hearing, HearingRead, HearingCreate),
+    Resource("outcomes", "outcome", Outcome, OutcomeRead, OutcomeCreate),
+    Resource("events", "event", Event, EventRead, EventCreate, searchable=True),
 )
 BY_TYPE = {resource.record_type: resource for resource in RESOURCES}

@@ -22,6 +22,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TextIO
 
 from alembic.runtime.migration import MigrationContext
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -41,8 +42,11 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from app.dates import edtf_bounds
 from app.migrate import current_heads
 from app.models import Base
+from app.records import edtf_fields
+from app.resources import RESOURCES
 
 FORMAT = "casetrack-dump"
 VERSION = 1
@@ -330,7 +334,53 @@ class _Inserter:
             await savepoint.commit()
 
 
-def _decode_row(number: int, record: Any, tables: dict[str, Table], codecs: dict[str, dict[str, Codec]]) -> Any:
+@dataclass(frozen=True)
+class RecordRules:
+    """What the API takes for a record of one kind: its Create schema (given the fields that are columns),
+    and the calendar bounds it stores beside each EDTF date."""
+
+    schema: type[BaseModel]
+    fields: tuple[str, ...]
+    dated: frozenset[str]
+
+
+def _record_rules() -> dict[str, RecordRules]:
+    """The rules of each record table; link, audit, search and token tables have none beyond their columns."""
+    rules = {}
+    for resource in RESOURCES:
+        table: Table = resource.model.__table__  # type: ignore[attr-defined]
+        fields = tuple(name for name in resource.create.model_fields if name in table.columns)
+        rules[table.name] = RecordRules(resource.create, fields, edtf_fields(resource.model))
+    return rules
+
+
+def _check_record(number: int, name: str, row: dict[str, Any], values: dict[str, Any], rules: RecordRules) -> None:
+    """Refuse a record the API would refuse: whatever a load writes, the service can serve."""
+    try:
+        rules.schema.model_validate({field: row[field] for field in rules.fields})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        got = json.dumps(error["input"], default=str)[:60]
+        raise TransferError(f"line {number}: {name}.{field}: {message} (got {got})") from None
+    for field in sorted(rules.dated):
+        date = values[field]
+        bounds = None if date is None else edtf_bounds(date)  # valid: the schema took it
+        for end, word in (("earliest", "begins"), ("latest", "ends")):
+            stored, expected = values[f"{field}_{end}"], None if bounds is None else getattr(bounds, end)
+            if stored != expected:
+                should = f"the date {date!r} {word} on {expected}" if bounds else f"{field} is null, so it must be"
+                raise TransferError(f"line {number}: {name}.{field}_{end}: is {stored}, but {should}")
+
+
+def _decode_row(
+    number: int,
+    record: Any,
+    tables: dict[str, Table],
+    codecs: dict[str, dict[str, Codec]],
+    rules: dict[str, RecordRules],
+) -> Any:
     if not isinstance(record, dict) or set(record) != {"table", "row"} or not isinstance(record["row"], dict):
         raise TransferError(f'line {number} is not a row (expected {{"table": NAME, "row": {{...}}}})')
     name = record["table"]
@@ -348,6 +398,8 @@ def _decode_row(number: int, record: Any, tables: dict[str, Table], codecs: dict
             values[column] = None if value is None else codec.decode(value)
         except ValueError as exc:
             raise TransferError(f"line {number}: {name}.{column}: {exc}") from None
+    if name in rules:
+        _check_record(number, name, row, values, rules[name])
     return tables[name], values
 
 
@@ -362,8 +414,8 @@ async def _refuse_non_empty(connection: AsyncConnection, tables: list[Table]) ->
 async def load(engine: AsyncEngine, lines: Iterable[str]) -> dict[str, int]:
     """Load a dump into an empty, migrated database in one transaction; returns the rows per table.
 
-    Anything wrong (a malformed line, an unknown table or column, a row the database refuses, a missing
-    closing line) raises TransferError naming the line, and nothing is written.
+    Anything wrong (a malformed line, an unknown table or column, a record the API would refuse, a row the
+    database refuses, a missing closing line) raises TransferError naming the line, and nothing is written.
     """
     numbered = _numbered(lines)
     first = next(numbered, None)
@@ -372,6 +424,7 @@ async def load(engine: AsyncEngine, lines: Iterable[str]) -> dict[str, int]:
     header = read_header(first[1])
     tables = {table.name: table for table in _tables()}
     codecs = {name: _codecs(table) for name, table in tables.items()}
+    rules = _record_rules()
     counts = dict.fromkeys(tables, 0)
     async with engine.begin() as connection:
         revision = await database_revision(connection)
@@ -390,7 +443,7 @@ async def load(engine: AsyncEngine, lines: Iterable[str]) -> dict[str, int]:
             if isinstance(record, dict) and "end" in record:
                 end = (number, record)
                 continue
-            table, values = _decode_row(number, record, tables, codecs)
+            table, values = _decode_row(number, record, tables, codecs, rules)
             await inserter.add(number, table, values)
             counts[table.name] += 1
         if end is None:

@@ -30,6 +30,13 @@ async def make_case(client: httpx.AsyncClient, title: str = "Kozlov case", **fie
     return await post(client, "/cases", {"title": title, **fields})
 
 
+def spreadsheet_text(cell: str) -> str:
+    """The text a CSV cell holds. The service writes one `'` before a text that begins with `=`, `+`, `-`,
+    `@`, a tab or a carriage return (or spaces and then one of the first four), which a spreadsheet would
+    run as a formula, and before one that begins with `'` itself; so one leading `'` always comes off."""
+    return cell[1:] if cell.startswith("'") else cell
+
+
 def assert_problem(response: httpx.Response, status: int, *mentions: str) -> dict[str, Any]:
     """An RFC 9457 problem document with this status whose text names each of ``mentions``."""
     assert response.status_code == status, response.text

@@ -10,7 +10,16 @@ from typing import Any
 import httpx
 from icalendar import Calendar
 
-from tests.helpers import API, assert_problem, make_case, make_organization, make_person, make_source, post
+from tests.helpers import (
+    API,
+    assert_problem,
+    make_case,
+    make_organization,
+    make_person,
+    make_source,
+    post,
+    spreadsheet_text,
+)
 
 CSV_COLUMNS = [
     "type",
@@ -115,8 +124,11 @@ async def timeline_json(client: httpx.AsyncClient, case_id: str, **params: str) 
 
 
 def parse_csv(text: str) -> tuple[list[str], list[dict[str, str]]]:
+    """Header and rows; each cell's text without the `'` that keeps a spreadsheet from running it as a
+    formula (tests.helpers.spreadsheet_text)."""
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    return list(reader.fieldnames or []), list(reader)
+    rows = [{name: spreadsheet_text(cell) for name, cell in row.items()} for row in reader]
+    return list(reader.fieldnames or []), rows
 
 
 def vary_of(response: httpx.Response) -> set[str]:

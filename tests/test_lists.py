@@ -20,7 +20,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.events.models import Event
 from app.listing import CSV_BATCH
-from tests.helpers import API, assert_problem, make_case, make_organization, make_person, make_source, post
+from tests.helpers import (
+    API,
+    assert_problem,
+    make_case,
+    make_organization,
+    make_person,
+    make_source,
+    post,
+    spreadsheet_text,
+)
 
 Body = dict[str, Any]
 D = dt.date
@@ -550,7 +559,8 @@ INT_FIELDS = {"version", "term_months"}
 
 
 def parse_csv(text: str) -> tuple[list[str], list[Body]]:
-    """Rows of a CSV export, decoded: JSON arrays for lists, true/false, empty cell = null."""
+    """Rows of a CSV export, decoded: JSON arrays for lists, true/false, empty cell = null, and text with the
+    `'` that keeps spreadsheets from running it as a formula taken off (tests.helpers.spreadsheet_text)."""
     reader = csv.DictReader(io.StringIO(text, newline=""))
     rows = []
     for raw in reader:
@@ -565,7 +575,7 @@ def parse_csv(text: str) -> tuple[list[str], list[Body]]:
             elif name in INT_FIELDS:
                 row[name] = int(cell)
             else:
-                row[name] = cell
+                row[name] = spreadsheet_text(cell)
         rows.append(row)
     return list(reader.fieldnames or []), rows
 

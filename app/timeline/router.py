@@ -9,7 +9,7 @@ from app.dates import edtf_bounds
 from app.db import SessionDep
 from app.exports.timelinejs import to_timelinejs
 from app.filters import DateFrom, DateTo, choice_list, choices
-from app.listing import csv_lines
+from app.listing import CSV_TEXT_RULE, csv_lines
 from app.pagination import MAX_LIMIT, link_next
 from app.timeline import service
 from app.timeline.schemas import ItemType, Timeline, TimelineItem
@@ -24,7 +24,7 @@ TIMELINE_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "The timeline (JSON). With `format=csv` or `Accept: text/csv`: one CSV row per item, "
         "lists as JSON arrays. With `format=timelinejs`: the same items as Knight Lab TimelineJS3 JSON "
         "(https://timeline.knightlab.com/docs/json-format.html), one event per item, each with the EDTF "
-        "date as its `display_date`.",
+        f"date as its `display_date`. {CSV_TEXT_RULE}",
         "content": {"text/csv": {"schema": {"type": "string"}}},
     },
     **http.READ,
