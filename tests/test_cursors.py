@@ -11,11 +11,15 @@ its own: base64url of compact JSON, ``{"o": <order>, "v": [<sort values>]}`` for
 """
 
 import base64
+import html
 import json
+import re
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from app.web.router import PAGE_SIZE
 from tests.helpers import API, assert_problem, make_case, make_person, ok, post
 
 Q = "zhanuzakov"
@@ -129,6 +133,26 @@ async def test_a_search_cursor_whose_record_no_longer_matches_is_400(client: htt
     await client.patch(f"{API}/people/{last}", json={"name": "Someone else", "description": None})
     response = await client.get(f"{API}/people", params={"q": Q, "limit": 1, "cursor": first["next"]})
     assert_problem(response, 400, "cursor", "start again")
+
+
+async def test_the_html_case_list_pages_through_search_results_with_no_score_in_its_links(
+    client: httpx.AsyncClient, anonymous: httpx.AsyncClient
+) -> None:
+    made = {(await make_case(client, f"Zhanuzakov case {n:02d}"))["id"] for n in range(PAGE_SIZE + 2)}
+    await make_case(client, "Zhanuzakov hidden case", restricted=True)
+    seen: list[str] = []
+    url, params = "/", {"q": Q}
+    for _ in range(3):
+        page = await anonymous.get(url, params=params)
+        assert page.status_code == 200, page.text
+        seen += [case for case in re.findall(r'href="/cases/([0-9a-f]{32})"', page.text) if case not in seen]
+        more = re.search(r'<a href="([^"]+)" rel="next"', page.text)
+        if more is None:
+            break
+        url, params = html.unescape(more.group(1)), {}
+        cursor = parse_qs(urlsplit(url).query)["cursor"][0]
+        assert numbers_in(cursor) == []
+    assert set(seen) == made and len(seen) == len(made)
 
 
 # Item 7: forged cursors are 400 problems, never a 500
