@@ -85,7 +85,7 @@ def _signature(keys: Sequence[SortKey]) -> str:
     return ",".join(("-" if k.descending else "") + k.column.key for k in keys)
 
 
-INVALID_CURSOR = "cursor: invalid: not a cursor this list produced (it may belong to another sort)"
+INVALID_CURSOR = "cursor: invalid, not a cursor this list produced (edited, or from another list or sort)"
 GONE_CURSOR = (
     "cursor: no longer valid: the record it continues after no longer matches this list; "
     "start again from the first page (without `cursor`)"

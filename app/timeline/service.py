@@ -181,7 +181,7 @@ class Position:
                 cursor_int(phase, 16),
             )
         except CURSOR_ERRORS as exc:
-            raise BadQuery("cursor: invalid: not a cursor of this timeline") from exc
+            raise BadQuery("cursor: invalid, not a cursor of this timeline (edited, or from another one)") from exc
 
     def key(self) -> tuple[Any, ...]:
         return (self.earliest, -self.latest.toordinal(), self.rank, self.recorded, self.id, self.phase)
