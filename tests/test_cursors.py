@@ -105,6 +105,19 @@ async def test_search_cursors_page_through_every_match_once_for_the_public(
     assert visited == whole
 
 
+async def test_a_later_search_page_costs_the_statements_of_the_first(
+    anonymous: httpx.AsyncClient, client: httpx.AsyncClient, statements: Any
+) -> None:
+    """The rank of the row a cursor continues after is recomputed inside the page's own statement."""
+    await matching_people(client)
+    with statements.count() as first:
+        cursor = await public_search_cursor(anonymous)
+    with statements.count() as later:
+        page = await anonymous.get(f"{API}/people", params={"q": Q, "limit": 1, "cursor": cursor})
+    assert page.status_code == 200 and len(page.json()["items"]) == 1
+    assert len(later) == len(first)
+
+
 async def test_a_search_cursor_after_a_hidden_record_is_the_same_400_as_after_a_missing_one(
     client: httpx.AsyncClient, anonymous: httpx.AsyncClient
 ) -> None:
