@@ -23,7 +23,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from app.auth.roles import ANONYMOUS
 from app.errors import InvalidQuery
 from app.filters import list_items, list_pattern
-from app.pagination import PageDep, PageParams, SortKey, fetch_page, link_next
+from app.pagination import PageDep, PageParams, SortKey, by_rank, fetch_page, link_next
 from app.schemas import WHITESPACE
 
 CSV_BATCH = 1_000
@@ -150,7 +150,7 @@ async def respond(
         matches = search.subquery("matches")
         stmt = stmt.join(matches, matches.c.record_id == sorting.id_column)
         if params.sort is None:
-            keys = [SortKey(matches.c.rank, descending=True), SortKey(sorting.id_column)]
+            keys = by_rank(stmt, matches.c.rank, sorting.id_column)
     fields = _selected_fields(schema, params.fields)
     if wants_csv(request, params):
         return csv_response(request, stmt, keys, schema, fields)

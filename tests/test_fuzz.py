@@ -115,7 +115,7 @@ KNOWN_REJECTIONS: list[KnownRejection] = [
     KnownRejection(
         "INAPPLICABLE: `cursor` is an opaque token the server issues; no JSON Schema can say which strings it "
         "issued, and 400 for a forged one is documented.",
-        (r"^cursor: not a cursor",),
+        (r"^cursor: (invalid|no longer valid)",),
     ),
     KnownRejection(
         "INAPPLICABLE: a reference to a record that does not exist (source_ids, person_id, ...) is schema-valid "

@@ -28,6 +28,7 @@ router = APIRouter(tags=["history"])
 AUDIT_SORTING = Sorting({"seq": AuditEntry.seq, "at": AuditEntry.at}, default="seq", id_column=AuditEntry.seq)
 MAX_CHANGES = 1000
 SINCE_PATTERN = "^[0-9]+$"
+LAST_POSSIBLE_SEQ = 2**63 - 1  # seq is a signed 64-bit integer on both databases
 AuditList = list_params(AuditEntryRead, AUDIT_SORTING)
 
 
@@ -180,6 +181,11 @@ async def list_changes(
 ) -> ChangesPage:
     if re.fullmatch(SINCE_PATTERN, since) is None:  # `isdigit` would take other scripts' digits
         raise InvalidQuery("since", "expected the `next` value of a previous call (a number), or 0")
+    if int(since) > LAST_POSSIBLE_SEQ:
+        raise InvalidQuery(
+            "since",
+            f"beyond the last possible change ({LAST_POSSIBLE_SEQ}); expected the `next` of a previous call, or 0",
+        )
     rows = (
         await session.scalars(
             select(AuditEntry).where(AuditEntry.seq > int(since)).order_by(AuditEntry.seq).limit(limit)

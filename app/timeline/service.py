@@ -8,7 +8,6 @@ records were entered, and the id.
 """
 
 import base64
-import binascii
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator
@@ -23,6 +22,7 @@ from app.dates import Bounds
 from app.errors import BadQuery
 from app.events.models import Event
 from app.hearings.models import Hearing, Outcome
+from app.pagination import CURSOR_ERRORS, cursor_date, cursor_int, cursor_payload, cursor_text, cursor_timestamp
 from app.people.models import Person
 from app.timeline.schemas import ItemType, Timeline, TimelineItem
 
@@ -171,19 +171,17 @@ class Position:
     @classmethod
     def decode(cls, cursor: str) -> "Position":
         try:
-            e, l_, rank, recorded, record_id, phase = json.loads(
-                base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-            )
+            e, l_, rank, recorded, record_id, phase = cursor_payload(cursor)
             return cls(
-                dt.date.fromisoformat(e),
-                dt.date.fromisoformat(l_),
-                int(rank),
-                dt.datetime.fromisoformat(recorded),
-                str(record_id),
-                int(phase),
+                cursor_date(e),
+                cursor_date(l_),
+                cursor_int(rank, 16),
+                cursor_timestamp(recorded),
+                cursor_text(record_id),
+                cursor_int(phase, 16),
             )
-        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
-            raise BadQuery("cursor: not a cursor of this timeline") from exc
+        except CURSOR_ERRORS as exc:
+            raise BadQuery("cursor: invalid, not a cursor of this timeline (edited, or from another one)") from exc
 
     def key(self) -> tuple[Any, ...]:
         return (self.earliest, -self.latest.toordinal(), self.rank, self.recorded, self.id, self.phase)

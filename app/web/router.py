@@ -25,7 +25,7 @@ from app.cases.schemas import CaseStatus
 from app.cases.service import CASE_SORTING, cases_query
 from app.db import ID_LENGTH, SessionDep
 from app.errors import AppError
-from app.pagination import PageParams, SortKey, fetch_page
+from app.pagination import PageParams, by_rank, fetch_page
 from app.people.models import Person
 from app.schemas import CountryCode
 from app.search import service as search
@@ -124,7 +124,7 @@ async def cases_page(
         if found is not None:
             matches = found.subquery("matches")
             stmt = stmt.join(matches, matches.c.record_id == Case.id)
-            keys = [SortKey(matches.c.rank, descending=True), SortKey(Case.id)]
+            keys = by_rank(stmt, matches.c.rank, Case.id)
         cases, next_cursor = await fetch_page(session, stmt, keys, PageParams(limit=PAGE_SIZE, cursor=cursor))
     except AppError as exc:
         problems.append(exc.detail)
