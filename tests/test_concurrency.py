@@ -98,8 +98,9 @@ async def _client(deployment: Deployment, index: int, path: str, together: async
             else:
                 outcome.reads.append(read)
             if round_ == 0:
-                # Every client has read the same version before any writes: the If-Match check alone
-                # passes for all of them, and only the version check in the UPDATE can keep them apart.
+                # Every client has read the same version before any writes: their If-Match values are
+                # all equal, and only a check against the version current when each write runs (the
+                # write locks the record first) can keep them apart.
                 await together.wait()
             if read is None or read.status_code != 200:
                 continue
