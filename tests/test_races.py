@@ -14,22 +14,29 @@ connections opened beforehand; the number of trials is fixed, so the suite's tim
 
 import asyncio
 import random
+import sys
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from app.auth.roles import Role
+from tests.databases import postgres_url
 from tests.helpers import API, assert_problem
-from tests.servers import Deployment, deployed, server_errors
+from tests.servers import ROOT, Deployment, deployed, server_environment, server_errors
 
 TRIALS = 25  # races per pair and backend
 WRITERS = 10  # concurrent writes of one record without If-Match
 ROUNDS = 5  # ... repeated on a new record each time
-RACE_TIMEOUT = 300.0  # a safety net against a hang, not a speed requirement
+WRITING_CLIENTS = 4  # keep the database busy while tokens are created and revoked
+RACE_TIMEOUT = 300.0  # safety nets against a hang, not speed requirements
+CLI_TIMEOUT = 120.0
 
 
 @dataclass
@@ -329,3 +336,98 @@ async def test_concurrent_patches_and_deletes_without_if_match(clients: Clients)
         assert patched == list(range(2, len(patched) + 2)), statuses
         history = (await clients.other.get(f"{path}/history")).json()["items"]
         assert [entry["action"] for entry in history] == ["create"] + ["update"] * len(patched) + ["delete"]
+
+
+# Managing tokens from the command line while the service writes.
+
+
+async def casetrack(url: str, *args: str) -> tuple[int, str, str]:
+    """Run the `casetrack` command line as the operator would: exit code, standard output and error."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "app.cli",
+        *args,
+        cwd=ROOT,
+        env=server_environment(url),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(CLI_TIMEOUT):
+        out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+def one_sentence(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert "Traceback" not in stderr and len(lines) == 1, stderr
+    assert lines[0].startswith("casetrack: "), stderr
+    return lines[0]
+
+
+async def _write_until(
+    stop: asyncio.Event, http: httpx.AsyncClient, person: str, answers: list[int], wrote: asyncio.Event
+) -> None:
+    """PATCH a person again and again until ``stop`` (or until the token is refused); ``wrote`` once one
+    write got through."""
+    count = 0
+    while not stop.is_set():
+        count += 1
+        response = await http.patch(f"{API}/people/{person}", json={"name": f"Aiman Umarova {count}"})
+        answers.append(response.status_code)
+        if response.status_code == 401:
+            return
+        if response.status_code == 200:
+            wrote.set()
+
+
+async def test_tokens_are_created_and_revoked_while_the_service_writes(clients: Clients) -> None:
+    """`casetrack tokens create` and `revoke` wait for the write lock like API writes: exit 0 under load, and
+    a revoked token stops working at once."""
+    deployment = clients.deployment
+    people = [await create(clients.one, "/people", {"name": "Aiman Umarova"}) for _ in range(WRITING_CLIENTS)]
+    stop, answers, busy, new_token_wrote = asyncio.Event(), [], asyncio.Event(), asyncio.Event()
+
+    async def writer(http: httpx.AsyncClient, person: str, wrote: asyncio.Event) -> asyncio.Task[None]:
+        return asyncio.create_task(_write_until(stop, await stack.enter_async_context(http), person, answers, wrote))
+
+    async with AsyncExitStack() as stack:
+        writers = [await writer(deployment.client(i), p, busy) for i, p in enumerate(people)]
+        try:
+            async with asyncio.timeout(RACE_TIMEOUT):
+                await busy.wait()
+            name = f"writer-{uuid.uuid4().hex[:8]}"
+            code, secret, err = await casetrack(deployment.url, "tokens", "create", "--name", name, "--role", "editor")
+            assert code == 0 and "Traceback" not in err, err
+            secret = secret.strip()
+            # Now the new token writes too, and is revoked while it does.
+            writers += [await writer(deployment.client(i, secret), p, new_token_wrote) for i, p in enumerate(people)]
+            async with asyncio.timeout(RACE_TIMEOUT):
+                await new_token_wrote.wait()
+            code, out, err = await casetrack(deployment.url, "tokens", "revoke", name)
+            assert (code, out.strip()) == (0, f"casetrack: revoked the token {name!r}."), err
+            async with deployment.client(0, secret) as revoked, deployment.client(1, secret) as elsewhere:
+                for http in (revoked, elsewhere):
+                    refused = await http.patch(f"{API}/people/{people[0]}", json={"name": "x"})
+                    assert_problem(refused, 401, "revoked")
+        finally:
+            stop.set()
+            async with asyncio.timeout(RACE_TIMEOUT):
+                await asyncio.gather(*writers)
+    assert set(answers) <= {200, 401}, f"{Counter(answers)}\n{clients.server_errors()}"
+
+
+async def test_a_failing_token_command_says_why_in_one_sentence(deployment: Deployment, tmp_path: Path) -> None:
+    code, _, err = await casetrack(deployment.url, "tokens", "revoke", "nobody")
+    assert code == 1 and "no token named 'nobody'" in one_sentence(err)
+    if deployment.backend == "sqlite":
+        unusable = tmp_path / "not-a-database.db"
+        unusable.write_bytes(b"this is no SQLite database" * 100)
+        url = f"sqlite:///{unusable}"
+    else:
+        url = postgres_url(f"casetrack_missing_{uuid.uuid4().hex[:8]}")
+    for args in (["create", "--name", "someone", "--role", "reader"], ["revoke", "someone"], ["list"]):
+        code, _, err = await casetrack(url, "tokens", *args)
+        assert code == 1, err
+        assert "database" in one_sentence(err)
