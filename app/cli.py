@@ -60,10 +60,14 @@ async def _migrate_and_demo(settings: Settings, demo: bool, report: bool = False
         await engine.dispose()
 
 
-def _run(coroutine_factory) -> int:  # noqa: ANN001
-    """Run database work; a failure is one sentence on stderr and exit code 1, never a traceback."""
+def _run(coroutine_factory, expected: tuple[type[Exception], ...] = ()) -> Any:  # noqa: ANN001
+    """Run database work; a failure is one sentence on stderr and exit code 1, never a traceback.
+    The message of an ``expected`` error is that sentence as it is."""
     try:
         return asyncio.run(coroutine_factory())
+    except expected as exc:
+        typer.echo(f"casetrack: {exc}", err=True)
+        raise typer.Exit(1) from None
     except (OSError, DBAPIError) as exc:
         reason = getattr(exc, "orig", None) or exc
         typer.echo(f"casetrack: cannot use the database: {str(reason).splitlines()[0]}", err=True)

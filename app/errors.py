@@ -219,12 +219,13 @@ async def handle_unexpected_error(request: Request, exc: Exception) -> JSONRespo
 
 
 async def handle_stale_data(request: Request, exc: Exception) -> JSONResponse:
-    # Another request updated the record between our read and our write (optimistic locking).
+    # The version check in an UPDATE found another version. Writes lock the record they change when they
+    # read it (app/http.py), so this is a safety net; it is no 412, which is only for the client's If-Match.
     return problem(
         request,
-        412,
-        "precondition-failed",
-        "Precondition failed",
+        409,
+        "conflict",
+        "Conflict",
         "The record was changed by someone else while this request ran; reload it and retry.",
     )
 

@@ -6,8 +6,10 @@ from typing import Any, TypeVar
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import PROBLEM_JSON, PreconditionFailed
+from app.records import RowLock, get_or_404
 
 T = TypeVar("T")
 
@@ -39,7 +41,7 @@ READ = problem_responses(400, 401, 404, 422)
 LIST = problem_responses(400, 401, 422)
 LIST_CASE = problem_responses(400, 401, 404, 422)
 CREATE = problem_responses(400, 401, 403, 404, 413, 415, 422)
-UPDATE = problem_responses(400, 401, 403, 404, 412, 413, 415, 422)
+UPDATE = problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422)
 DELETE = problem_responses(400, 401, 403, 404, 409, 412)
 
 
@@ -102,8 +104,19 @@ def check_if_match(request: Request, current: Any) -> None:
 WRITES = frozenset({"PATCH", "PUT", "DELETE"})
 
 
-def loaded(request: Request, found: T) -> T:
-    """A record a route acts on; writes to it honour ``If-Match``."""
+def row_lock(method: str) -> RowLock | None:
+    """How a request holds the record it is addressed to: a PATCH, PUT or DELETE changes it; a POST
+    creates a record inside it (a case), which must not be deleted meanwhile; a read holds nothing."""
+    if method in WRITES:
+        return "update"
+    return "share" if method == "POST" else None
+
+
+async def load(request: Request, session: AsyncSession, model: type[T], record_id: str, label: str) -> T:
+    """The record a route acts on, or a 404. A write holds it until it commits, so concurrent writes of one
+    record take turns, each starting from the state the one before left (a write without ``If-Match`` is
+    never refused for another's change); ``If-Match`` is checked against that state."""
+    found = await get_or_404(session, model, record_id, label, lock=row_lock(request.method))
     if request.method in WRITES:
         check_if_match(request, found)
     return found

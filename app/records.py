@@ -5,7 +5,7 @@ They keep each service's queries visible while sparing every service the same te
 
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import (
     Boolean,
@@ -31,6 +31,16 @@ from app.db import utcnow
 from app.errors import Conflict, Invalid, NotFound
 
 T = TypeVar("T")
+
+# How a write holds a row it read until its transaction ends, so that writes which could interleave badly
+# queue instead (PostgreSQL row locks; SQLite needs none, its writers hold the whole database already):
+# "update" for the record a write changes or deletes, "share" for one it refers to, which may then be
+# neither deleted nor changed meanwhile. Shared locks do not exclude each other.
+RowLock = Literal["update", "share"]
+
+
+def _for(lock: RowLock | None) -> bool | dict[str, bool] | None:
+    return None if lock is None else {"read": lock == "share"}
 
 
 # Whether this statement may show restricted records. False unless the request's viewer has reader
@@ -72,19 +82,26 @@ def split_ids(joined: str | None) -> list[str]:
     return sorted(joined.split(",")) if joined else []
 
 
-async def get_or_404(session: AsyncSession, model: type[T], record_id: str, label: str) -> T:
-    record = await session.get(model, record_id)
+async def get_or_404(
+    session: AsyncSession, model: type[T], record_id: str, label: str, lock: RowLock | None = None
+) -> T:
+    """The record, or a 404. With a ``lock``, its current state is read and held until the transaction ends:
+    a lock waits for the writers before it, and a record they deleted is then not found."""
+    record = await session.get(model, record_id, with_for_update=_for(lock))
     if record is None:
         raise NotFound(f"No {label} with id {record_id!r}")
     return record
 
 
 async def require_ids(session: AsyncSession, model: Any, ids: Iterable[str | None], field: str, label: str) -> None:
-    """A 422 naming the field when a body refers to records that do not exist."""
+    """A 422 naming the field when a body refers to records that do not exist (or are deleted).
+
+    Those that do are locked against deletion until the transaction ends: a concurrent delete either
+    finishes first (and they are missing here) or waits, and then finds them referenced."""
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return
-    found = set((await session.scalars(select(model.id).where(model.id.in_(wanted)))).all())
+    found = set((await session.scalars(select(model.id).where(model.id.in_(wanted)).with_for_update(read=True))).all())
     missing = sorted(wanted - found)
     if missing:
         raise Invalid.field(field, f"no {label} with id {', '.join(map(repr, missing))}")

@@ -21,6 +21,7 @@ from app.auth.roles import Role
 from app.auth.service import create_token
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker
+from tests.databases import throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 60.0  # seconds for a server process to answer its first request
@@ -159,6 +160,35 @@ async def running_servers(count: int, env: dict[str, str], directory: Path) -> A
     finally:
         for server in servers:
             await asyncio.to_thread(_stop, server)
+
+
+@dataclass
+class Deployment:
+    """A throwaway database, migrated by `casetrack migrate`, one token, and server processes sharing it."""
+
+    backend: str
+    url: str
+    token: str
+    servers: list[Server]
+
+    def client(self, index: int = 0, token: str | None = None) -> httpx.AsyncClient:
+        """A client of server ``index`` (modulo their number), sending the deployment's token or ``token``."""
+        server = self.servers[index % len(self.servers)]
+        headers = {"Authorization": f"Bearer {token or self.token}"}
+        return httpx.AsyncClient(base_url=server.url, headers=headers, timeout=120.0)
+
+
+@asynccontextmanager
+async def deployed(
+    backend: str, directory: Path, role: Role = Role.editor, count: int = 2, **settings: str
+) -> AsyncIterator[Deployment]:
+    """A deployment on a new ``backend`` database ("sqlite" or "postgresql") with a token of ``role`` and
+    ``count`` server processes (casetrack ``settings`` as in server_environment)."""
+    async with throwaway_database(backend, directory) as url:
+        await migrate(url)
+        token = await new_token(url, role)
+        async with running_servers(count, server_environment(url, **settings), directory) as servers:
+            yield Deployment(backend, url, token, servers)
 
 
 def server_errors(servers: list[Server], limit: int = 6000) -> str:

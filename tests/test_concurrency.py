@@ -21,20 +21,11 @@ import pytest
 from sqlalchemy import text
 from starlette.types import Message, Receive, Scope, Send
 
-from app.auth.roles import Role
 from app.config import Settings
 from app.db import make_engine
 from app.main import create_app
-from tests.databases import throwaway_database
 from tests.helpers import API, assert_problem
-from tests.servers import (
-    Server,
-    migrate,
-    new_token,
-    running_servers,
-    server_environment,
-    server_errors,
-)
+from tests.servers import Deployment, deployed, server_errors
 
 CLIENTS = 50
 ROUNDS = 3  # read-modify-write attempts per client; the first one all clients start together
@@ -43,28 +34,12 @@ RACE_TIMEOUT = 300.0  # safety nets against a hang, not speed requirements
 SETTLE_TIMEOUT = 30.0
 
 
-@dataclass
-class Deployment:
-    backend: str
-    url: str
-    token: str
-    servers: list[Server]
-
-    def client(self, index: int = 0) -> httpx.AsyncClient:
-        server = self.servers[index % len(self.servers)]
-        return httpx.AsyncClient(base_url=server.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=120.0)
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 async def deployment(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Deployment]:
-    directory = tmp_path_factory.mktemp(f"deployment-{request.param}")
-    async with throwaway_database(request.param, directory) as url:
-        await migrate(url)
-        token = await new_token(url, Role.editor)
-        async with running_servers(2, server_environment(url), directory) as servers:
-            yield Deployment(request.param, url, token, servers)
+    async with deployed(request.param, tmp_path_factory.mktemp(f"deployment-{request.param}")) as deployment:
+        yield deployment
 
 
 async def _once_committed(
@@ -123,8 +98,9 @@ async def _client(deployment: Deployment, index: int, path: str, together: async
             else:
                 outcome.reads.append(read)
             if round_ == 0:
-                # Every client has read the same version before any writes: the If-Match check alone
-                # passes for all of them, and only the version check in the UPDATE can keep them apart.
+                # Every client has read the same version before any writes: their If-Match values are
+                # all equal, and only a check against the version current when each write runs (the
+                # write locks the record first) can keep them apart.
                 await together.wait()
             if read is None or read.status_code != 200:
                 continue

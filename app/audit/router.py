@@ -33,9 +33,13 @@ AuditList = list_params(AuditEntryRead, AUDIT_SORTING)
 
 
 async def _any_state(session: SessionDep, resource: Resource, record_id: str) -> Any:
-    """The record whether deleted or not (restore, purge and history deal with deleted ones)."""
+    """The record whether deleted or not (restore and purge deal with deleted ones), locked until the
+    transaction ends: a restore and a purge of one record take turns, the second seeing what the first did."""
     found = await session.scalar(
-        select(resource.model).where(resource.model.id == record_id).execution_options(**{INCLUDE_DELETED: True})
+        select(resource.model)
+        .where(resource.model.id == record_id)
+        .with_for_update(of=resource.model)
+        .execution_options(**{INCLUDE_DELETED: True, "populate_existing": True})
     )
     if found is None:
         raise NotFound(f"No {resource.name} with id {record_id!r}")

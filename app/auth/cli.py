@@ -1,6 +1,5 @@
 """`casetrack tokens ...`: API tokens are managed from the command line, never over the API."""
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -18,9 +17,10 @@ tokens = typer.Typer(
 )
 
 
-def _with_session(work: Callable[..., Awaitable[T]]) -> T:
-    from app.cli import _settings
-    from app.db import make_engine, make_sessionmaker
+def _with_session(work: Callable[..., Awaitable[T]], writes: bool = False) -> T:
+    """Run ``work`` in one transaction, committed if it succeeds; every failure is one sentence."""
+    from app.cli import _run, _settings
+    from app.db import IMMEDIATE, make_engine, make_sessionmaker
     from app.migrate import upgrade_engine
 
     settings = _settings()
@@ -29,19 +29,18 @@ def _with_session(work: Callable[..., Awaitable[T]]) -> T:
         engine = make_engine(settings)
         try:
             await upgrade_engine(engine)
-            async with make_sessionmaker(engine)() as session, session.begin():
-                return await work(session)
+            async with make_sessionmaker(engine)() as session:
+                if writes:
+                    # As an API write does (app/db.py): on SQLite, take the write lock when the transaction
+                    # begins, waiting for the service's writers, rather than fail on upgrading a read lock.
+                    await session.connection(execution_options={IMMEDIATE: True})
+                result = await work(session)
+                await session.commit()
+                return result
         finally:
             await engine.dispose()
 
-    try:
-        return asyncio.run(run())
-    except service.TokenError as exc:
-        typer.echo(f"casetrack: {exc}", err=True)
-        raise typer.Exit(1) from None
-    except OSError as exc:
-        typer.echo(f"casetrack: cannot reach the database: {exc}", err=True)
-        raise typer.Exit(1) from None
+    return _run(run, expected=(service.TokenError,))
 
 
 @tokens.command("create")
@@ -55,7 +54,7 @@ def create(
     except ValueError as exc:
         typer.echo(f"casetrack: {exc}", err=True)
         raise typer.Exit(2) from None
-    secret = _with_session(lambda session: service.create_token(session, name, parsed))
+    secret = _with_session(lambda session: service.create_token(session, name, parsed), writes=True)
     typer.echo(secret)
 
 
@@ -74,5 +73,5 @@ def list_() -> None:
 @tokens.command("revoke")
 def revoke(name: str = typer.Argument(..., help="The token's name.")) -> None:
     """Revoke a token: it stops working at once. Its name stays taken, so the audit log stays clear."""
-    _with_session(lambda session: service.revoke_token(session, name))
+    _with_session(lambda session: service.revoke_token(session, name), writes=True)
     typer.echo(f"casetrack: revoked the token {name!r}.")

@@ -12,14 +12,13 @@ from app.db import SessionDep
 from app.filters import DateFrom, DateTo, choice_list, choices
 from app.listing import ListParams, list_params, respond
 from app.pagination import Page
-from app.records import get_or_404
 
 router = APIRouter(tags=["charges"])
 ChargeList = list_params(ChargeRead, service.CHARGE_SORTING)
 
 
 async def load_charge(charge_id: str, session: SessionDep, request: Request) -> Charge:
-    return http.loaded(request, await get_or_404(session, Charge, charge_id, "charge"))
+    return await http.load(request, session, Charge, charge_id, "charge")
 
 
 ChargeDep = Annotated[Charge, Depends(load_charge)]

@@ -5,11 +5,10 @@ from fastapi import Depends, Request
 from app import http
 from app.cases.models import Case
 from app.db import SessionDep
-from app.records import get_or_404
 
 
 async def load_case(case_id: str, session: SessionDep, request: Request) -> Case:
-    return http.loaded(request, await get_or_404(session, Case, case_id, "case"))
+    return await http.load(request, session, Case, case_id, "case")
 
 
 CaseDep = Annotated[Case, Depends(load_case)]

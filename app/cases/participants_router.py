@@ -12,14 +12,13 @@ from app.db import SessionDep
 from app.filters import choice_list, choices
 from app.listing import ListParams, list_params, respond
 from app.pagination import Page
-from app.records import get_or_404
 
 router = APIRouter(tags=["participants"])
 ParticipantList = list_params(ParticipantRead, service.PARTICIPANT_SORTING)
 
 
 async def load_participant(participant_id: str, session: SessionDep, request: Request) -> Participant:
-    return http.loaded(request, await get_or_404(session, Participant, participant_id, "participant"))
+    return await http.load(request, session, Participant, participant_id, "participant")
 
 
 ParticipantDep = Annotated[Participant, Depends(load_participant)]

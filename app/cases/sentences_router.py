@@ -13,14 +13,13 @@ from app.db import SessionDep
 from app.filters import choice_list, choices
 from app.listing import ListParams, list_params, respond
 from app.pagination import Page
-from app.records import get_or_404
 
 router = APIRouter(tags=["sentences"])
 SentenceList = list_params(SentenceRead, service.SENTENCE_SORTING)
 
 
 async def load_sentence(sentence_id: str, session: SessionDep, request: Request) -> Sentence:
-    return http.loaded(request, await get_or_404(session, Sentence, sentence_id, "sentence"))
+    return await http.load(request, session, Sentence, sentence_id, "sentence")
 
 
 SentenceDep = Annotated[Sentence, Depends(load_sentence)]

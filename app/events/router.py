@@ -12,7 +12,6 @@ from app.events.schemas import EventCreate, EventKind, EventRead, EventUpdate
 from app.filters import DateFrom, DateTo, SearchQuery, choice_list, choices
 from app.listing import ListParams, list_params, respond
 from app.pagination import Page
-from app.records import get_or_404
 from app.search import service as search
 
 router = APIRouter(tags=["events"])
@@ -20,7 +19,7 @@ EventList = list_params(EventRead, service.SORTING)
 
 
 async def load_event(event_id: str, session: SessionDep, request: Request) -> Event:
-    return http.loaded(request, await get_or_404(session, Event, event_id, "event"))
+    return await http.load(request, session, Event, event_id, "event")
 
 
 EventDep = Annotated[Event, Depends(load_event)]

@@ -12,14 +12,13 @@ from app.hearings.models import Outcome
 from app.hearings.schemas import OutcomeCreate, OutcomeKind, OutcomeRead, OutcomeUpdate
 from app.listing import ListParams, list_params, respond
 from app.pagination import Page
-from app.records import get_or_404
 
 router = APIRouter(tags=["outcomes"])
 OutcomeList = list_params(OutcomeRead, service.OUTCOME_SORTING)
 
 
 async def load_outcome(outcome_id: str, session: SessionDep, request: Request) -> Outcome:
-    return http.loaded(request, await get_or_404(session, Outcome, outcome_id, "outcome"))
+    return await http.load(request, session, Outcome, outcome_id, "outcome")
 
 
 OutcomeDep = Annotated[Outcome, Depends(load_outcome)]

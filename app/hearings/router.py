@@ -12,14 +12,13 @@ from app.hearings.models import Hearing
 from app.hearings.schemas import HearingCreate, HearingKind, HearingRead, HearingUpdate
 from app.listing import ListParams, list_params, respond
 from app.pagination import Page
-from app.records import get_or_404
 
 router = APIRouter(tags=["hearings"])
 HearingList = list_params(HearingRead, service.HEARING_SORTING)
 
 
 async def load_hearing(hearing_id: str, session: SessionDep, request: Request) -> Hearing:
-    return http.loaded(request, await get_or_404(session, Hearing, hearing_id, "hearing"))
+    return await http.load(request, session, Hearing, hearing_id, "hearing")
 
 
 HearingDep = Annotated[Hearing, Depends(load_hearing)]

@@ -101,7 +101,10 @@ async def _check_outcome_refs(session: AsyncSession, case_id: str, changes: dict
         await require_ids(session, Person, [changes["person_id"]], "person_id", "person")
     hearing_id = changes.get("hearing_id")
     if hearing_id is not None:
-        hearing_case = await session.scalar(select(Hearing.case_id).where(Hearing.id == hearing_id))
+        # Locked against deletion, as require_ids locks what it finds.
+        hearing_case = await session.scalar(
+            select(Hearing.case_id).where(Hearing.id == hearing_id).with_for_update(read=True, of=Hearing)
+        )
         if hearing_case is None:
             raise Invalid.field("hearing_id", f"no hearing with id {hearing_id!r}")
         if hearing_case != case_id:

@@ -15,7 +15,6 @@ from app.organizations.schemas import (
     OrganizationUpdate,
 )
 from app.pagination import Page
-from app.records import get_or_404
 from app.search import service as search
 
 router = APIRouter(prefix="/organizations", tags=["organizations"])
@@ -23,7 +22,7 @@ OrganizationList = list_params(OrganizationRead, service.SORTING)
 
 
 async def load_organization(organization_id: str, session: SessionDep, request: Request) -> Organization:
-    return http.loaded(request, await get_or_404(session, Organization, organization_id, "organization"))
+    return await http.load(request, session, Organization, organization_id, "organization")
 
 
 OrganizationDep = Annotated[Organization, Depends(load_organization)]

@@ -12,7 +12,6 @@ from app.pagination import Page
 from app.people import service
 from app.people.models import Person
 from app.people.schemas import PersonCreate, PersonDetail, PersonRead, PersonUpdate
-from app.records import get_or_404
 from app.search import service as search
 
 router = APIRouter(prefix="/people", tags=["people"])
@@ -20,7 +19,7 @@ PersonList = list_params(PersonRead, service.SORTING)
 
 
 async def load_person(person_id: str, session: SessionDep, request: Request) -> Person:
-    return http.loaded(request, await get_or_404(session, Person, person_id, "person"))
+    return await http.load(request, session, Person, person_id, "person")
 
 
 PersonDep = Annotated[Person, Depends(load_person)]

@@ -6,7 +6,6 @@ from app import http
 from app.db import SessionDep
 from app.listing import list_params, respond
 from app.pagination import Page
-from app.records import get_or_404
 from app.sources import service
 from app.sources.models import Source
 from app.sources.schemas import SourceCreate, SourceRead, SourceUpdate
@@ -16,7 +15,7 @@ SourceList = list_params(SourceRead, service.SORTING)
 
 
 async def load_source(source_id: str, session: SessionDep, request: Request) -> Source:
-    return http.loaded(request, await get_or_404(session, Source, source_id, "source"))
+    return await http.load(request, session, Source, source_id, "source")
 
 
 SourceDep = Annotated[Source, Depends(load_source)]
