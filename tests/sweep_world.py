@@ -4,6 +4,10 @@ the service hides records, each beside the public records that name it.
 Every text field of a hidden record carries a word of its own (``hid`` + 12 hex digits) and every
 public record one of ``pub`` + 12 hex digits, so a scan of raw responses can tell, for any byte it
 finds, which record it came from. Built once through the API as an admin.
+
+The hidden records name public "loners": a person, an organization and a source that are public but
+linked to nothing public. Whatever the public learns of them beyond their own record would be a link
+a hidden record made (a restricted participant making a public person a defendant of a public case...).
 """
 
 import uuid
@@ -37,6 +41,8 @@ class World:
     case: str = ""  # the public case everything hidden is placed in
     person: str = ""  # the public person named everywhere
     statutes: dict[str, str] = field(default_factory=dict)  # statute text -> "public" or why hidden
+    loners: dict[str, str] = field(default_factory=dict)  # kind -> id of a public record only hidden ones name
+    words: dict[str, str] = field(default_factory=dict)  # record id -> its word
 
     def hidden_ids(self) -> dict[str, str]:
         """id -> what it is, for every hidden record."""
@@ -80,6 +86,7 @@ class Builder:
         tag = word("pub" if why is None else "hid")
         body = {**body_of(kind, tag, fields.pop("person", self.world.person)), **fields}
         created = await post(self.admin, collection(kind, case or self.world.case), body)
+        self.world.words[created["id"]] = tag
         if why is None:
             self.world.public[kind].append(created["id"])
             self.world.public_words.append(tag)
@@ -96,8 +103,28 @@ class Builder:
         response = await self.admin.request(method, f"{API}{path}", **kwargs)
         assert response.status_code == status, f"{method} {path}: {response.status_code} {response.text}"
 
+    def naming_loners(self, kind: str) -> dict[str, Any]:
+        """The fields by which a hidden record of ``kind`` names the loners."""
+        person, organization = self.world.loners["people"], self.world.loners["organizations"]
+        return {
+            "people": {},
+            "organizations": {},
+            "sources": {},
+            "cases": {},
+            "participants": {"person": person},
+            "charges": {"person_id": person, "named_person_ids": [person]},
+            "sentences": {"person": person, "facility_id": organization},
+            "hearings": {"judge_id": person, "court_id": organization},
+            "outcomes": {"person_id": person},
+            "events": {"person_ids": [person], "organization_ids": [organization]},
+        }[kind] | ({} if kind == "sources" else {"source_ids": [self.world.loners["sources"]]})
+
+    async def hidden(self, kind: str, why: str, case: str = "", **fields: Any) -> str:
+        """A hidden record naming the loners."""
+        return await self.record(kind, why, case, **(self.naming_loners(kind) | fields))
+
     async def deleted(self, kind: str, why: str, case: str = "", **fields: Any) -> str:
-        record_id = await self.record(kind, why, case, **fields)
+        record_id = await self.hidden(kind, why, case, **fields)
         await self.call("DELETE", f"/{kind}/{record_id}", 204)
         return record_id
 
@@ -107,13 +134,8 @@ class Builder:
         return record_id
 
     async def inner_records(self, case: str, why: str, **fields: Any) -> dict[str, str]:
-        """One record of every kind inside ``case``; events name the public person."""
-        return {
-            kind: await self.record(
-                kind, why, case, **fields, **({"person_ids": [self.world.person]} if kind == "events" else {})
-            )
-            for kind in INSIDE
-        }
+        """One hidden record of every kind inside ``case``."""
+        return {kind: await self.hidden(kind, why, case, **fields) for kind in INSIDE}
 
 
 async def build_world(admin: httpx.AsyncClient) -> World:
@@ -124,10 +146,11 @@ async def build_world(admin: httpx.AsyncClient) -> World:
     source = await b.record("sources", None)
     organization = await b.record("organizations", None, country=PUBLIC_COUNTRY)
     w.person = await b.record("people", None, country=PUBLIC_COUNTRY)
-    only_in_hidden_cases = await b.record("people", None)
-    hidden_source = await b.record("sources", "restricted", restricted=True)
-    hidden_organization = await b.record("organizations", "restricted", restricted=True, country="NR")
-    hidden_person = await b.record("people", "restricted", restricted=True, country="BT")
+    for kind in ("people", "organizations", "sources"):
+        w.loners[kind] = await b.record(kind, None)
+    hidden_source = await b.hidden("sources", "restricted", restricted=True)
+    hidden_organization = await b.hidden("organizations", "restricted", restricted=True, country="NR")
+    hidden_person = await b.hidden("people", "restricted", restricted=True, country="BT")
     cited = [source, hidden_source]
     w.case = await b.record("cases", None, country=PUBLIC_COUNTRY, source_ids=cited)
     await b.record("cases", None, country=PUBLIC_COUNTRY)  # a second public case, for paging across hidden ones
@@ -135,7 +158,7 @@ async def build_world(admin: httpx.AsyncClient) -> World:
     await b.call("PATCH", f"/organizations/{organization}", 200, json={"source_ids": cited})
 
     # Public at first (so indexed for search as such), then restricted.
-    made_restricted = await b.record("people", "made restricted after being public")
+    made_restricted = await b.hidden("people", "made restricted after being public")
     await b.call("PATCH", f"/people/{made_restricted}", 200, json={"restricted": True})
 
     # Deleted and purged records of the standalone kinds.
@@ -168,14 +191,15 @@ async def build_world(admin: httpx.AsyncClient) -> World:
         source_ids=cited,
     )
 
-    # A restricted case with every kind inside, public people taking part; a deleted one; a purged one.
-    restricted_case = await b.record("cases", "restricted", restricted=True, country="BT")
+    # A restricted case with every kind inside, the public person taking part; a deleted one; a purged one.
+    restricted_case = await b.hidden("cases", "restricted", restricted=True, country="BT")
     await b.inner_records(restricted_case, "inside a restricted case")
-    await b.record("participants", "inside a restricted case", restricted_case, person=only_in_hidden_cases)
-    deleted_case = await b.record("cases", "deleted", country="TV")
+    await b.record("participants", "inside a restricted case", restricted_case, person=w.person)
+    await b.record("events", "inside a restricted case", restricted_case, person_ids=[w.person])
+    deleted_case = await b.hidden("cases", "deleted", country="TV")
     await b.inner_records(deleted_case, "inside a deleted case")
     await b.call("DELETE", f"/cases/{deleted_case}", 204)
-    purged_case = await b.record("cases", "purged", country="NR")
+    purged_case = await b.hidden("cases", "purged", country="NR")
     await b.inner_records(purged_case, "inside a purged case")
     await b.call("DELETE", f"/cases/{purged_case}", 204)
     await b.call("POST", f"/cases/{purged_case}/purge", 204)

@@ -177,10 +177,11 @@ def values(name: str, schema: dict[str, Any], world: World) -> list[Value]:
     if name in PAGING or name == "sort":
         return []  # paged through, see `variants`
     if name in ID_PARAMS:
+        # A loner is linked to nothing public: filtering by it finds what filtering by nothing finds.
         kind = ID_PARAMS[name]
-        return [Value(i) for i in world.public[kind]] + [
-            Value.probe(i, uuid.uuid4().hex) for _, i in world.hidden[kind]
-        ]
+        named = [Value(i) for i in world.public[kind] if i != world.loners.get(kind)]
+        hidden = [i for _, i in world.hidden[kind]] + ([world.loners[kind]] if kind in world.loners else [])
+        return named + [Value.probe(i, uuid.uuid4().hex) for i in hidden]
     if name == "q":
         return [Value(w) for w in world.public_words[:3]] + [
             Value.probe(w, word("hid")) for w in world.searchable_hidden_words
@@ -298,7 +299,7 @@ def readable(response: httpx.Response) -> str:
 @dataclass
 class Transcript:
     who: str
-    texts: list[tuple[str, str]] = field(default_factory=list)  # (request, what came back)
+    texts: list[tuple[Request, str]] = field(default_factory=list)  # (request, what came back)
     told_apart: set[str] = field(default_factory=set)  # secrets whose probes answered unlike a stand-in
     alike: list[str] = field(default_factory=list)  # probes a stand-in answered differently (as a problem)
     server_errors: list[str] = field(default_factory=list)
@@ -325,7 +326,7 @@ class Transcript:
             else:
                 self.told_apart.add(request.secret)
                 self.alike.append(f"{where}: {response.status_code} vs {never.status_code}")
-        self.texts.append((where, text))
+        self.texts.append((request, text))
         if request.follow and response.status_code == 200:
             await self.page_through(http, request, response)
 
@@ -340,14 +341,15 @@ class Transcript:
             following = Request(request.method, request.path, {**request.params, cursor_name: body["next"]})
             response = await self.send(http, following)
             assert response.status_code == 200, f"{following}: {response.status_code} {response.text}"
-            self.texts.append((f"{following.path} {following.params}", readable(response)))
+            self.texts.append((following, readable(response)))
             body, pages = response.json(), pages + 1
         if total is not None and total != items:
             self.miscounted.append(f"{request.path} {request.params}: count {total}, {items} items in {pages} pages")
 
-    def holding(self, secret: str) -> list[str]:
+    def holding(self, secret: str, but: Any = lambda request: False) -> list[str]:
+        """Where ``secret`` was seen (in answers to requests ``but`` does not single out)."""
         lowered = secret.lower()
-        return [where for where, text in self.texts if lowered in text.lower()]
+        return [f"{r.method} {r.path} {r.params}" for r, text in self.texts if lowered in text.lower() and not but(r)]
 
 
 def _same(found: httpx.Response, never: httpx.Response, secret: str, stand_in: str) -> bool:
@@ -363,6 +365,21 @@ def _same(found: httpx.Response, never: httpx.Response, secret: str, stand_in: s
             return False
     # The body's hash: the same body has the same tag (unless the body echoes the request).
     return secret in found.text or found.headers.get("etag") == never.headers.get("etag")
+
+
+# Parameters that relate records: a list filtered by one shows links, not just the records themselves.
+RELATING = {*ID_PARAMS, "role"}
+
+
+def loner_alone(kind: str, loner: str) -> Any:
+    """Where a loner may be seen: its own record, and the unfiltered list of its kind."""
+
+    def itself(request: Request) -> bool:
+        if request.path == f"{API}/{kind}/{loner}":
+            return True
+        return request.path == f"{API}/{kind}" and not set(request.params) & RELATING
+
+    return itself
 
 
 def _summary(found: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -396,6 +413,12 @@ async def test_no_channel_shows_the_public_anything_hidden(sweep: Sweep) -> None
     secrets = world.secrets()
     assert public.server_errors == [] and admin.server_errors == []
     assert _summary({f"{what} {s}": public.holding(s) for s, what in secrets.items()}) == {}
+    loners = {
+        (kind, loner, name): loner_alone(kind, loner)
+        for kind, loner in world.loners.items()
+        for name in (loner, world.words[loner])
+    }
+    assert _summary({f"loner {k}": public.holding(name, but=alone) for (k, _, name), alone in loners.items()}) == {}
     assert public.alike == []
     assert public.miscounted == [] and admin.miscounted == []
     assert refused == []
@@ -407,6 +430,9 @@ async def test_no_channel_shows_the_public_anything_hidden(sweep: Sweep) -> None
     seen_by_admin = {**world.hidden_ids(), **world.hidden_words, HIDDEN_COUNTRIES["BT"]: "restricted case's country"}
     assert {s: what for s, what in seen_by_admin.items() if not admin.holding(s)} == {}
     assert {i: what for i, what in world.hidden_ids().items() if i not in admin.told_apart} == {}
+    assert [k for (k, _, name), alone in loners.items() if not admin.holding(name, but=alone)] == []
+    filtered = {kind for route in routes for name in route.params if (kind := ID_PARAMS.get(name))}
+    assert [k for k, loner in world.loners.items() if k in filtered and loner not in admin.told_apart] == []
     # (Search finds no deleted record, even for an admin.)
     findable = [w for w in world.searchable_hidden_words if not re.search("deleted|purged", world.hidden_words[w])]
     assert findable and [w for w in findable if w not in admin.told_apart] == []
