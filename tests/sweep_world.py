@@ -60,19 +60,30 @@ class World:
 SEARCH_FIELD = {"people": "name", "organizations": "name", "cases": "title", "events": "title"}
 
 
-def body_of(kind: str, tag: str, person: str) -> dict[str, Any]:
+# Hidden records are dated in a year no public record is, so a date of theirs is seen wherever it shows
+# (a calendar, a time axis, a humanized date on a page), whatever the format.
+HIDDEN_YEAR = "1937"
+HIDDEN_YEAR_PATTERN = rf"(?<![0-9A-Za-z]){HIDDEN_YEAR}(?:[0-9]{{4}})?(?![0-9A-Za-z])"
+
+
+def body_of(kind: str, tag: str, person: str, year: str = "2012") -> dict[str, Any]:
     """A record of ``kind`` whose every free-text field carries ``tag``; dated, so it reaches the timeline."""
     return {
         "people": {"name": f"{tag} Person", "aliases": [f"{tag} alias"], "description": f"About {tag}"},
         "organizations": {"name": f"{tag} Organization", "kind": "prison", "description": f"About {tag}"},
-        "sources": {"title": f"{tag} report", "publisher": f"{tag} press", "url": f"https://example.org/{tag}"},
-        "cases": {"title": f"{tag} case", "summary": f"About {tag}", "opened_on": "2012-01", "status": "trial"},
-        "participants": {"person_id": person, "role": "defendant", "since": "2012-01-23", "note": f"{tag} note"},
-        "charges": {"description": f"{tag} charge", "statute": f"Art. {tag}", "date": "2012-02"},
-        "sentences": {"person_id": person, "term_months": 90, "start_date": "2012-10-08", "note": f"{tag} note"},
-        "hearings": {"kind": "trial", "date": "2012-08-16", "summary": f"{tag} summary", "location": f"{tag} room"},
-        "outcomes": {"kind": "convicted", "date": "2012-10-08", "summary": f"{tag} summary"},
-        "events": {"kind": "arrest", "date": "2012-01-23", "title": f"{tag} event", "quote": f"{tag} said"},
+        "sources": {
+            "title": f"{tag} report",
+            "publisher": f"{tag} press",
+            "url": f"https://example.org/{tag}",
+            "published_on": f"{year}-03",
+        },
+        "cases": {"title": f"{tag} case", "summary": f"About {tag}", "opened_on": f"{year}-01", "status": "trial"},
+        "participants": {"person_id": person, "role": "defendant", "since": f"{year}-01-23", "note": f"{tag} note"},
+        "charges": {"description": f"{tag} charge", "statute": f"Art. {tag}", "date": f"{year}-02"},
+        "sentences": {"person_id": person, "term_months": 90, "start_date": f"{year}-10-08", "note": f"{tag} note"},
+        "hearings": {"kind": "trial", "date": f"{year}-08-16", "summary": f"{tag} summary", "location": f"{tag} room"},
+        "outcomes": {"kind": "convicted", "date": f"{year}-10-08", "summary": f"{tag} summary"},
+        "events": {"kind": "arrest", "date": f"{year}-01-23", "title": f"{tag} event", "quote": f"{tag} said"},
     }[kind]
 
 
@@ -84,7 +95,8 @@ class Builder:
     async def record(self, kind: str, why: str | None, case: str = "", **fields: Any) -> str:
         """Create a record of ``kind``, public (``why`` None) or hidden for the reason ``why``."""
         tag = word("pub" if why is None else "hid")
-        body = {**body_of(kind, tag, fields.pop("person", self.world.person)), **fields}
+        year = "2012" if why is None else HIDDEN_YEAR
+        body = {**body_of(kind, tag, fields.pop("person", self.world.person), year), **fields}
         created = await post(self.admin, collection(kind, case or self.world.case), body)
         self.world.words[created["id"]] = tag
         if why is None:

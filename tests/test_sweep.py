@@ -43,7 +43,16 @@ from app.people.schemas import PersonDetail
 from app.resources import RESOURCES
 from tests.databases import migrate_with_token, throwaway_database
 from tests.helpers import API, collection, make_case, make_organization, make_person, make_source, post
-from tests.sweep_world import HIDDEN_COUNTRIES, PUBLIC_COUNTRY, UNUSED_COUNTRY, World, build_world, word
+from tests.sweep_world import (
+    HIDDEN_COUNTRIES,
+    HIDDEN_YEAR,
+    HIDDEN_YEAR_PATTERN,
+    PUBLIC_COUNTRY,
+    UNUSED_COUNTRY,
+    World,
+    build_world,
+    word,
+)
 
 ADMIN = "sweep-admin"
 BASE_URL = "http://casetrack.test"
@@ -204,7 +213,8 @@ def values(name: str, schema: dict[str, Any], world: World) -> list[Value]:
     if schema.get("type") == "boolean":
         return [Value("true"), Value("false")]
     if "EDTF" in schema.get("description", ""):
-        return [Value("2012"), Value("2012-10-08")]
+        # Only hidden records fall in the hidden year: a window on it finds what one on the year before does.
+        return [Value("2012"), Value("2012-10-08"), Value.probe(HIDDEN_YEAR, str(int(HIDDEN_YEAR) - 1))]
     choices = _choices(schema)
     if choices:
         return [Value(c) for c in choices] + ([Value(",".join(choices))] if len(choices) > 1 else [])
@@ -346,6 +356,9 @@ class Transcript:
         if total is not None and total != items:
             self.miscounted.append(f"{request.path} {request.params}: count {total}, {items} items in {pages} pages")
 
+    def dated(self, pattern: str) -> list[str]:
+        return [f"{r.method} {r.path} {r.params}" for r, text in self.texts if re.search(pattern, text)]
+
     def holding(self, secret: str, but: Any = lambda request: False) -> list[str]:
         """Where ``secret`` was seen (in answers to requests ``but`` does not single out)."""
         lowered = secret.lower()
@@ -419,6 +432,7 @@ async def test_no_channel_shows_the_public_anything_hidden(sweep: Sweep) -> None
         for name in (loner, world.words[loner])
     }
     assert _summary({f"loner {k}": public.holding(name, but=alone) for (k, _, name), alone in loners.items()}) == {}
+    assert public.dated(HIDDEN_YEAR_PATTERN)[:3] == []
     assert public.alike == []
     assert public.miscounted == [] and admin.miscounted == []
     assert refused == []
@@ -430,6 +444,7 @@ async def test_no_channel_shows_the_public_anything_hidden(sweep: Sweep) -> None
     seen_by_admin = {**world.hidden_ids(), **world.hidden_words, HIDDEN_COUNTRIES["BT"]: "restricted case's country"}
     assert {s: what for s, what in seen_by_admin.items() if not admin.holding(s)} == {}
     assert {i: what for i, what in world.hidden_ids().items() if i not in admin.told_apart} == {}
+    assert admin.dated(HIDDEN_YEAR_PATTERN)
     assert [k for (k, _, name), alone in loners.items() if not admin.holding(name, but=alone)] == []
     filtered = {kind for route in routes for name in route.params if (kind := ID_PARAMS.get(name))}
     assert [k for k, loner in world.loners.items() if k in filtered and loner not in admin.told_apart] == []
