@@ -311,7 +311,7 @@ class Transcript:
     who: str
     texts: list[tuple[Request, str]] = field(default_factory=list)  # (request, what came back)
     told_apart: set[str] = field(default_factory=set)  # secrets whose probes answered unlike a stand-in
-    alike: list[str] = field(default_factory=list)  # probes a stand-in answered differently (as a problem)
+    unlike_a_stand_in: list[str] = field(default_factory=list)  # probes answered otherwise than a stand-in
     server_errors: list[str] = field(default_factory=list)
     miscounted: list[str] = field(default_factory=list)
     requests: int = 0
@@ -335,7 +335,7 @@ class Transcript:
                 text = text.replace(request.secret, "<the probe>")  # the request's own words, echoed
             else:
                 self.told_apart.add(request.secret)
-                self.alike.append(f"{where}: {response.status_code} vs {never.status_code}")
+                self.unlike_a_stand_in.append(f"{where}: {response.status_code} vs {never.status_code}")
         self.texts.append((request, text))
         if request.follow and response.status_code == 200:
             await self.page_through(http, request, response)
@@ -433,7 +433,7 @@ async def test_no_channel_shows_the_public_anything_hidden(sweep: Sweep) -> None
     }
     assert _summary({f"loner {k}": public.holding(name, but=alone) for (k, _, name), alone in loners.items()}) == {}
     assert public.dated(HIDDEN_YEAR_PATTERN)[:3] == []
-    assert public.alike == []
+    assert public.unlike_a_stand_in == []
     assert public.miscounted == [] and admin.miscounted == []
     assert refused == []
 
