@@ -504,11 +504,6 @@ def dependencies() -> list[Dependency]:
     return found
 
 
-# Today a record's ETag is its own version, so every one of these keeps it (46 of 46 fail at the ETag
-# assertion, on both databases): issue 10 item 1.
-STALE = pytest.mark.xfail(strict=True, reason="issue 10 item 1, fixed on branch t10/validators")
-
-
 async def _target(client: httpx.AsyncClient, target: str, case: str, person: str) -> str:
     if target == "people":
         return (await make_person(client, "Named person"))["id"]
@@ -540,7 +535,6 @@ MINIMAL = {
 }
 
 
-@STALE
 @pytest.mark.parametrize("dependency", dependencies(), ids=str)
 async def test_hiding_a_record_changes_the_validators_of_public_records_naming_it(
     client: httpx.AsyncClient, anonymous: httpx.AsyncClient, dependency: Dependency
