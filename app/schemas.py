@@ -81,7 +81,7 @@ def _stripped(value: str) -> str:
     return stripped
 
 
-def _text(max_length: int) -> object:
+def short_text(max_length: int) -> object:
     """A required piece of text: at most ``max_length`` characters as sent, at least one of them not a space,
     none of them forbidden, stored in NFC without surrounding spaces. The pattern says so in the OpenAPI document."""
     return Annotated[
@@ -93,11 +93,11 @@ def _text(max_length: int) -> object:
     ]
 
 
-ShortText = _text(500)
+ShortText = short_text(500)
 LongText = Annotated[
     str, StringConstraints(max_length=20_000), Field(json_schema_extra={"pattern": ANY_TEXT}), _clean(20_000)
 ]
-Url = _text(2_000)
+Url = short_text(2_000)
 RecordId = Annotated[
     str,
     StringConstraints(min_length=1, max_length=ID_LENGTH),
