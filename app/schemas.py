@@ -1,5 +1,7 @@
 """Building blocks shared by every resource's Pydantic schemas."""
 
+import re
+import unicodedata
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -19,12 +21,57 @@ def _no_nul(value: str) -> str:
 
 NoNul = AfterValidator(_no_nul)
 
+# Characters no text may hold: the C0 controls but tab, newline and carriage return, and U+FFFE and U+FFFF.
+# XML 1.0 has no way to write them (timeline.svg would not parse), PostgreSQL cannot store NUL, and no name
+# or note needs them. The same class, in ECMA-262 syntax, goes into the patterns of the OpenAPI document.
+FORBIDDEN = r"\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff"
+_FORBIDDEN = re.compile(f"[{FORBIDDEN}" r"\ud800-\udfff]")  # and lone surrogates, which are no characters at all
+
 # Unicode White_Space, spelled out: the same characters in Python, in pydantic-core and in the ECMA-262
 # patterns of the OpenAPI document (whose `\s` and `\S` differ from both).
 WHITESPACE = (
     "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
 )
-NOT_BLANK = r"[^\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+_SPACES = r"\t\n\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"  # WHITESPACE less the forbidden
+# A text with no forbidden character: `LongText`.
+ANY_TEXT = f"^[^{FORBIDDEN}]*$"
+# ... and at least one character besides spaces: `ShortText`, `Url`. Spaces first, then the first other
+# character, then the rest (one way to match, so no backtracking on long values).
+NOT_BLANK = f"^[{_SPACES}]*[^{_SPACES}{FORBIDDEN}][^{FORBIDDEN}]*$"
+
+
+def _clean(max_length: int) -> AfterValidator:
+    """Refuse the forbidden characters, and store text in Unicode NFC (one spelling of each accented
+    letter, which both databases then compare and search alike). NFC rarely lengthens a text (a few
+    characters decompose), so the limit is checked again after it."""
+
+    def clean(value: str) -> str:
+        found = _FORBIDDEN.search(value)
+        if found:
+            char = found.group()
+            if char == "\x00":
+                raise ValueError("must not contain the NUL character")
+            code = f"U+{ord(char):04X}"
+            if char < " ":
+                raise ValueError(
+                    f"must not contain the control character {code} (of those, only tab, newline and carriage "
+                    "return are taken)"
+                )
+            raise ValueError(f"must not contain {code}, which is not a character")
+        normal = unicodedata.normalize("NFC", value)
+        if len(normal) > max_length:
+            raise ValueError(f"must have at most {max_length} characters in Unicode NFC (it has {len(normal)})")
+        return normal
+
+    return AfterValidator(clean)
+
+
+def _nfc(value: str | None) -> str | None:
+    return None if value is None else unicodedata.normalize("NFC", value)
+
+
+# A query parameter compared with stored text as it is (`statute=`): in NFC, as the text was stored.
+NFC = AfterValidator(_nfc)
 
 
 def _stripped(value: str) -> str:
@@ -34,21 +81,23 @@ def _stripped(value: str) -> str:
     return stripped
 
 
-def _text(max_length: int) -> object:
+def short_text(max_length: int) -> object:
     """A required piece of text: at most ``max_length`` characters as sent, at least one of them not a space,
-    stored without surrounding spaces. The pattern says so in the OpenAPI document."""
+    none of them forbidden, stored in NFC without surrounding spaces. The pattern says so in the OpenAPI document."""
     return Annotated[
         str,
         StringConstraints(min_length=1, max_length=max_length),
         Field(json_schema_extra={"pattern": NOT_BLANK}),
+        _clean(max_length),
         AfterValidator(_stripped),
-        NoNul,
     ]
 
 
-ShortText = _text(500)
-LongText = Annotated[str, StringConstraints(max_length=20_000), NoNul]
-Url = _text(2_000)
+ShortText = short_text(500)
+LongText = Annotated[
+    str, StringConstraints(max_length=20_000), Field(json_schema_extra={"pattern": ANY_TEXT}), _clean(20_000)
+]
+Url = short_text(2_000)
 RecordId = Annotated[
     str,
     StringConstraints(min_length=1, max_length=ID_LENGTH),

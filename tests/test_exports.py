@@ -394,6 +394,25 @@ async def test_empty_feed_is_still_a_calendar(client: httpx.AsyncClient) -> None
     assert str(calendar["X-WR-CALNAME"]) == "No hearings yet — hearings"
 
 
+async def test_feed_with_dates_at_the_ends_of_the_calendar(client: httpx.AsyncClient) -> None:
+    # 9999-12-31 is the latest date taken: its day after (the exclusive DTEND) is not a date in iCalendar,
+    # so the event says how long it lasts instead, and the feed stays a calendar.
+    case = await make_case(client, "Very old and very late")
+    dates = {"9999-12-31": 1, "9999-12": 31, "9990/9999": 3652, "0001-01-01": 1, "2015-12-08": 1}
+    made = {}
+    for date in dates:
+        made[date] = await post(client, f"/cases/{case['id']}/hearings", {"kind": "trial", "date": date})
+
+    for url in (f"{API}/cases/{case['id']}/hearings.ics", f"{API}/hearings.ics"):
+        _, events = parse_ics(await client.get(url))
+        for date, days in dates.items():
+            event = events[f"{made[date]['id']}@casetrack"]
+            start = event.decoded("DTSTART")
+            assert start == dt.date.fromisoformat(made[date]["date_earliest"])
+            length = event.decoded("DTEND") - start if "DTEND" in event else event.decoded("DURATION")
+            assert length == dt.timedelta(days=days), (date, event.to_ical())
+
+
 async def test_feed_of_a_missing_case_is_a_404_problem(client: httpx.AsyncClient) -> None:
     response = await client.get(f"{API}/cases/{MISSING_CASE}/hearings.ics")
 

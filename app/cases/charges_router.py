@@ -12,6 +12,7 @@ from app.db import SessionDep
 from app.filters import DateFrom, DateTo, choice_list, choices
 from app.listing import ListParams, list_params, respond
 from app.pagination import Page
+from app.schemas import NFC
 
 router = APIRouter(tags=["charges"])
 ChargeList = list_params(ChargeRead, service.CHARGE_SORTING)
@@ -28,7 +29,7 @@ ChargeDep = Annotated[Charge, Depends(load_charge)]
 class ChargeFilters:
     person_id: Annotated[str | None, Query(max_length=32, description="The accused.")] = None
     status: Annotated[str | None, choice_list(ChargeStatus, "Charges in these statuses.")] = None
-    statute: Annotated[str | None, Query(max_length=300, description="Exact statute text.")] = None
+    statute: Annotated[str | None, Query(max_length=300, description="Exact statute text."), NFC] = None
     date_from: DateFrom = None
     date_to: DateTo = None
 

@@ -12,6 +12,7 @@ from app.db import SessionDep
 from app.filters import CountryFilter, SearchQuery, choice_list, choices
 from app.listing import list_params, respond
 from app.pagination import Page
+from app.schemas import NFC
 from app.search import service as search
 
 router = APIRouter(prefix="/cases", tags=["cases"])
@@ -30,7 +31,9 @@ async def list_cases(
         str | None,
         choice_list(ParticipantRole, "With or without person_id: cases with a participant in these roles."),
     ] = None,
-    statute: Annotated[str | None, Query(max_length=300, description="Cases with a charge under this statute.")] = None,
+    statute: Annotated[
+        str | None, Query(max_length=300, description="Cases with a charge under this statute."), NFC
+    ] = None,
     q: SearchQuery = None,
 ) -> Page[CaseRead]:
     stmt = service.cases_query(

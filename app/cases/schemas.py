@@ -5,7 +5,7 @@ from pydantic import AliasChoices, Field
 
 from app.cases.sentencing import after_months
 from app.dates import EDTFDate
-from app.schemas import CitedOut, Country, IdList, LongText, RecordFields, RecordId, ShortText
+from app.schemas import CitedOut, Country, IdList, LongText, RecordFields, RecordId, ShortText, short_text
 
 
 class CaseStatus(StrEnum):
@@ -111,10 +111,12 @@ class ParticipantRead(CitedOut):
 
 # Charges
 
+Statute = short_text(300)  # as long as its column, and the statute= filter
+
 
 class ChargeFields(RecordFields):
     person_id: RecordId | None = Field(default=None, description="The accused.")
-    statute: ShortText | None = Field(default=None, examples=["Criminal Code art. 164"])
+    statute: Statute | None = Field(default=None, examples=["Criminal Code art. 164"])
     date: EDTFDate | None = Field(default=None, description="When the charge was brought.")
     named_person_ids: IdList = Field(
         default_factory=list, description="Other people the charge names (e.g. the official it targets)."

@@ -2,8 +2,10 @@
 
 Each hearing is one all-day event. Hearing dates are EDTF and often vague, so the event runs from the
 earliest to the latest day the hearing may have taken place (DTEND is exclusive: the day after the
-latest); the EDTF string itself is in the description. DTSTAMP and LAST-MODIFIED are the hearing's
-last change, so a feed fetched twice without edits is byte-for-byte the same.
+latest; a hearing that may last until 9999-12-31, the latest date taken, gives its DURATION in days
+instead, since no calendar can write the day after). The EDTF string itself is in the description.
+DTSTAMP and LAST-MODIFIED are the hearing's last change, so a feed fetched twice without edits is
+byte-for-byte the same.
 """
 
 import datetime as dt
@@ -42,7 +44,10 @@ def _event(hearing: HearingRead, case_title: str, url: str) -> Event:
     event.add("created", hearing.created_at)
     event.add("last-modified", hearing.updated_at)
     event.add("dtstart", hearing.date_earliest)
-    event.add("dtend", hearing.date_latest + dt.timedelta(days=1))
+    if hearing.date_latest < dt.date.max:
+        event.add("dtend", hearing.date_latest + dt.timedelta(days=1))
+    else:
+        event.add("duration", hearing.date_latest - hearing.date_earliest + dt.timedelta(days=1))
     event.add("summary", _summary(hearing, case_title))
     if hearing.location:
         event.add("location", hearing.location)

@@ -1,10 +1,19 @@
-"""Full-text search: keeping the index current, and turning ``q=`` into a ranked subquery."""
+"""Full-text search: keeping the index current, and turning ``q=`` into a ranked subquery.
+
+The index holds each record's text *folded*, and a query is folded the same way before it reaches the
+database: compatibility-decomposed (NFKD), case-folded, without combining marks (accents), reduced to its
+words (runs of letters and digits). So ``josebelle``, ``JOSÉBELLE`` and a decomposed ``Jose\u0301belle``
+all find "Josébelle", ``strasse`` finds "Straße", and both databases see the same words: their own
+tokenizers (FTS5 unicode61 on SQLite, the `simple` configuration on PostgreSQL), which differ on accents,
+only split the folded text at the spaces between its words.
+"""
 
 import re
+import unicodedata
 from typing import Any
 
 import sqlalchemy.dialects.postgresql  # noqa: F401  (registers to_tsvector & co. before func builds them)
-from sqlalchemy import Float, Select, column, delete, func, insert, literal_column, select, table
+from sqlalchemy import Float, Select, column, delete, false, func, insert, literal_column, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import InvalidQuery
@@ -28,8 +37,18 @@ PG_WEIGHTED = func.setweight(func.to_tsvector(SIMPLE, SearchDocument.title), lit
 SQLITE_FTS = table("search_fts", column("rowid"), column("title"), column("body"))
 
 
-def searchable_text(record: Any) -> tuple[str, str]:
-    """(title, body) of a record: what a researcher would type to find it."""
+_WORD = re.compile(r"[^\W_]+")
+
+
+def fold(text: str) -> str:
+    """The words of ``text`` as the index holds them: "Josébelle Ñúñez" -> "josebelle nunez".
+    (Decomposed again after case folding, which can make an accent: "İ" -> "i̇"; so folding is idempotent.)"""
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
+    bare = "".join(c for c in decomposed if not unicodedata.category(c).startswith("M"))
+    return " ".join(_WORD.findall(bare))
+
+
+def _text_of(record: Any) -> tuple[str, str]:
     kind = record.record_type
     if kind == "person":
         return " ".join([record.name, *record.aliases]), record.description or ""
@@ -40,6 +59,12 @@ def searchable_text(record: Any) -> tuple[str, str]:
     if kind == "event":
         return record.title, " ".join(filter(None, [record.description, record.quote]))
     raise ValueError(f"{kind} records are not searchable")
+
+
+def searchable_text(record: Any) -> tuple[str, str]:
+    """(title, body) of a record, folded: what a researcher would type to find it."""
+    title, body = _text_of(record)
+    return fold(title), fold(body)
 
 
 async def index(session: AsyncSession, record: Any) -> None:
@@ -61,11 +86,11 @@ async def unindex(session: AsyncSession, record_type: str, record_ids: Any) -> N
 
 def _terms(q: str) -> list[str]:
     # Words are runs of letters and digits, as the OpenAPI document's pattern for `q` says (`_` separates
-    # words here, as it does for both databases' tokenizers).
-    terms = re.findall(r"[^\W_]+", q)
-    if not terms:
+    # words here, as it does for both databases' tokenizers). A few letters fold to nothing (a lone
+    # half-width voiced sound mark): such a query is taken, and finds nothing, as no record's text has them.
+    if not _WORD.search(q):
         raise InvalidQuery("q", "give at least one word (letters or digits) to search for")
-    return [t.lower() for t in terms[:MAX_TERMS]]
+    return fold(q).split()[:MAX_TERMS]
 
 
 def matches(session: AsyncSession, record_type: str, q: str | None) -> Select[Any] | None:
@@ -76,6 +101,8 @@ def matches(session: AsyncSession, record_type: str, q: str | None) -> Select[An
 def ranked_matches(dialect: str, record_type: str, q: str) -> Select[Any]:
     """``(record_id, rank)`` of the records of one type matching every word of ``q`` (as a prefix)."""
     terms = _terms(q)
+    if not terms:
+        return select(SearchDocument.record_id, literal_column("0.0", Float).label("rank")).where(false())
     if dialect == "postgresql":
         query = func.to_tsquery(SIMPLE, " & ".join(f"{t}:*" for t in terms))
         return select(SearchDocument.record_id, func.ts_rank(PG_WEIGHTED, query).cast(Float).label("rank")).where(

@@ -3,14 +3,16 @@ import datetime as dt
 from pydantic import Field
 
 from app.dates import EDTFDate
-from app.schemas import LongText, RecordFields, RecordOut, ShortText, Url
+from app.schemas import LongText, RecordFields, RecordOut, ShortText, Url, short_text
+
+Publisher = short_text(300)  # as long as its column
 
 
 class SourceFields(RecordFields):
     url: Url | None = Field(
         default=None, examples=["https://eurasianet.org/kazakhstan-jailed-opposition-leader-refused-parole"]
     )
-    publisher: ShortText | None = Field(default=None, examples=["Eurasianet"])
+    publisher: Publisher | None = Field(default=None, examples=["Eurasianet"])
     published_on: EDTFDate | None = None
     note: LongText | None = None
 
