@@ -17,6 +17,8 @@ log = logging.getLogger("casetrack.errors")
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "urn:casetrack:problem:"
+# The method the client sent, when the app answers another (HEAD is answered as GET: app/middleware.py).
+REQUESTED_METHOD = "casetrack.requested_method"
 
 
 class AppError(Exception):
@@ -172,7 +174,8 @@ async def handle_http_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 405:
         # Each method is its own route, so Starlette names only one: list every method served here.
         allowed = ", ".join(sorted(_methods_at(request)))
-        detail = f"{request.method} is not served at {request.url.path}; allowed here: {allowed}."
+        method = request.scope.get(REQUESTED_METHOD, request.method)
+        detail = f"{method} is not served at {request.url.path}; allowed here: {allowed}."
     response = problem(request, exc.status_code, title.lower().replace(" ", "-"), title, detail)
     if exc.headers:
         response.headers.update(exc.headers)
@@ -185,14 +188,16 @@ HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def _methods_at(request: Request) -> set[str]:
-    """The methods some route serves at this path (included routers answer ``matches`` for their routes)."""
-    return {
+    """The methods some route serves at this path (included routers answer ``matches`` for their routes),
+    with HEAD wherever GET is (app/middleware.py answers it)."""
+    methods = {
         method
         for method in HTTP_METHODS
         if any(
             route.matches({**request.scope, "method": method})[0] == Match.FULL for route in request.app.router.routes
         )
     }
+    return methods | {"HEAD"} if "GET" in methods else methods
 
 
 async def handle_integrity_error(request: Request, exc: Exception) -> JSONResponse:
