@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
-from app.errors import REQUESTED_METHOD, problem
+from app.errors import REQUESTED_METHOD, UnexpectedErrorMiddleware, problem
 from app.ratelimit import RateLimitMiddleware
 
 
@@ -163,7 +163,8 @@ class BodySizeLimitMiddleware:
 
 def install_middleware(app: FastAPI, settings: Settings) -> None:
     # Added innermost first: the ETag sees the plain body; gzip compresses it; HEAD drops it; the size
-    # and rate limits refuse early; CORS wraps everything (so even a 429 carries its headers).
+    # and rate limits refuse early; an exception nothing handled becomes a 500 inside the stack; CORS
+    # wraps everything (so even a 429 or a 500 carries its headers).
     app.add_middleware(ETagMiddleware)
     # Level 6 (zlib's default), not Starlette's 9: several times less CPU for a few percent more bytes.
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
@@ -171,6 +172,7 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.rate_limit_per_address or settings.rate_limit_per_token:
         app.add_middleware(RateLimitMiddleware, settings=settings)
+    app.add_middleware(UnexpectedErrorMiddleware)
     if settings.cors_origin_list:
         app.add_middleware(
             CORSMiddleware,
