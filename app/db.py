@@ -145,7 +145,8 @@ class SQLiteFile:
         record.info["sqlite_file"] = self.identity()
 
     def _check_out(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
-        if record.info.get("sqlite_file") != self.identity():
+        current = self.identity()
+        if current is None or record.info.get("sqlite_file") != current:
             raise InvalidatePoolError(f"the database file {self.path} was moved, replaced or deleted")
 
 
@@ -159,7 +160,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
     if settings.is_sqlite:
         event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
         event.listen(engine.sync_engine, "begin", begin_sqlite_transaction)
-        if not in_memory and url.database:
+        if not in_memory and url.database and not url.query.get("uri"):  # (a URI filename says its own mode)
             SQLiteFile(url.database).install(engine)
     return engine
 

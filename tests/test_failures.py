@@ -9,7 +9,9 @@ JSON API and HTML pages alike, for as long as it is gone; once it is back the sa
 import asyncio
 import contextlib
 import os
+import shutil
 import socket
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -273,3 +275,28 @@ async def test_a_moved_sqlite_file_is_503_until_it_is_back(tmp_path: Path) -> No
 
         async with running_servers(1, server_environment(url), tmp_path) as servers:
             await _check_outage(servers, case_id, move_away, move_back)
+
+
+async def test_a_deleted_sqlite_file_is_503_until_a_backup_is_put_back(tmp_path: Path) -> None:
+    """Deleted, the file is not recreated empty by the next connection; a copy put in its place (another
+    file at the same path) is what the same server process then serves."""
+    async with throwaway_database("sqlite", tmp_path) as url:
+        await migrate(url)
+        case_id = await _new_case(url)
+        path = Path(make_url(url).database or "")
+        backup = tmp_path / "backup.db"
+        with contextlib.closing(sqlite3.connect(path)) as live, contextlib.closing(sqlite3.connect(backup)) as copy:
+            live.backup(copy)
+
+        async def delete() -> None:
+            os.unlink(path)
+
+        async def restore() -> str:
+            assert not await asyncio.to_thread(os.path.exists, path), (
+                "a connection created a new database file in place of the deleted one"
+            )
+            shutil.copyfile(backup, path)
+            return case_id
+
+        async with running_servers(1, server_environment(url), tmp_path) as servers:
+            await _check_outage(servers, case_id, delete, restore)
