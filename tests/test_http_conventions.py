@@ -355,3 +355,16 @@ async def test_head_is_listed_in_allow_and_refused_where_get_is_not(client: http
     head = await client.head(f"{API}/cases/{case}/restore")
     assert head.status_code == 405, head.text
     assert "HEAD" not in head.headers["allow"] and "POST" in head.headers["allow"]
+
+
+async def test_a_cross_origin_head_with_a_token_passes_its_preflight(cors_client: httpx.AsyncClient) -> None:
+    preflight = await cors_client.options(
+        f"{API}/people",
+        headers={
+            "Origin": FRONTEND,
+            "Access-Control-Request-Method": "HEAD",
+            "Access-Control-Request-Headers": "Authorization",
+        },
+    )
+    assert preflight.status_code == 200, preflight.text
+    assert "HEAD" in preflight.headers["access-control-allow-methods"]
