@@ -1,18 +1,26 @@
 """Engine, session-per-request, and the declarative base shared by every domain package."""
 
+import logging
+import os
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import Boolean, DateTime, Integer, MetaData, String, event, false, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from app.config import Settings
+from app.errors import DatabaseUnavailable
+
+log = logging.getLogger("casetrack.db")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -101,15 +109,59 @@ def begin_sqlite_transaction(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(IMMEDIATE, False) else "BEGIN")
 
 
+class SQLiteFile:
+    """Keeps an engine on the database file it opened, wherever that file goes.
+
+    An open SQLite connection follows its file, not its path: moved or deleted, the file goes on being
+    read and written (a deleted one is lost when the last connection closes), and a new connection to a
+    missing path creates an empty database there. So once the engine has opened the file, its new
+    connections open it read-write without creating it, and a pooled connection whose file is no longer
+    the one at the path is discarded when lent, with every pooled connection as old: requests then fail
+    to connect (503) until the file is back, and then use the file at the path."""
+
+    def __init__(self, path: str) -> None:
+        self.path = Path(path).resolve()
+        self.opened = False
+
+    def identity(self) -> tuple[int, int] | None:
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return stat.st_dev, stat.st_ino
+
+    def install(self, engine: AsyncEngine) -> None:
+        event.listen(engine.sync_engine, "do_connect", self._do_connect)
+        event.listen(engine.sync_engine, "connect", self._connected)
+        event.listen(engine.sync_engine.pool, "checkout", self._check_out)
+
+    def _do_connect(self, dialect: Any, record: Any, cargs: list[Any], cparams: dict[str, Any]) -> None:
+        if self.opened:
+            cargs[:1] = [f"{self.path.as_uri()}?mode=rw"]
+            cparams["uri"] = True
+
+    def _connected(self, dbapi_connection: Any, record: Any) -> None:
+        self.opened = True
+        record.info["sqlite_file"] = self.identity()
+
+    def _check_out(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        current = self.identity()
+        if current is None or record.info.get("sqlite_file") != current:
+            raise InvalidatePoolError(f"the database file {self.path} was moved, replaced or deleted")
+
+
 def make_engine(settings: Settings) -> AsyncEngine:
     url = make_url(settings.async_database_url)
     pool: dict[str, Any] = {"pool_pre_ping": settings.database_pre_ping, "pool_recycle": settings.database_pool_recycle}
-    if url.database not in (None, "", ":memory:"):  # an in-memory SQLite database lives in its one connection
+    in_memory = url.database in (None, "", ":memory:")  # an in-memory SQLite database lives in its one connection
+    if not in_memory:
         pool |= {"pool_size": settings.database_pool_size, "max_overflow": settings.database_max_overflow}
     engine = create_async_engine(url, echo=settings.sql_echo, **pool)
     if settings.is_sqlite:
         event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
         event.listen(engine.sync_engine, "begin", begin_sqlite_transaction)
+        if not in_memory and url.database and not url.query.get("uri"):  # (a URI filename says its own mode)
+            SQLiteFile(url.database).install(engine)
     return engine
 
 
@@ -137,20 +189,33 @@ def read_only_options(bind: AsyncEngine | AsyncConnection) -> dict[str, Any]:
     return {READ_ONLY: True}
 
 
+# What connecting raises when the database is not there: a driver's refusal (no such database, too many
+# connections, SQLite's "unable to open database file"), a network failure (refused, reset, timed out:
+# OSError), or no pooled connection freed in time.
+CONNECT_FAILURES = (DBAPIError, OSError, PoolTimeoutError)
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request, committed here and only here when the request succeeded."""
     async with request.app.state.sessionmaker() as session:
-        if request.method in WRITE_METHODS:
-            # On SQLite a write transaction takes the write lock when it begins (BEGIN IMMEDIATE), so
-            # concurrent writers wait for each other instead of failing with "database is locked".
-            await session.connection(execution_options={IMMEDIATE: True})
-        elif isinstance(session.bind, AsyncEngine):  # (tests bind sessions to a connection in a transaction)
-            await session.connection(execution_options=read_only_options(session.bind))
+        try:
+            if request.method in WRITE_METHODS:
+                # On SQLite a write transaction takes the write lock when it begins (BEGIN IMMEDIATE), so
+                # concurrent writers wait for each other instead of failing with "database is locked".
+                await session.connection(execution_options={IMMEDIATE: True})
+            elif isinstance(session.bind, AsyncEngine):  # (tests bind sessions to a connection in a transaction)
+                await session.connection(execution_options=read_only_options(session.bind))
+        except CONNECT_FAILURES as exc:
+            log.warning("cannot connect to the database: %s: %s", type(exc).__name__, exc)
+            raise DatabaseUnavailable.unreachable() from exc
         try:
             yield session
             await session.commit()
-        except BaseException:
+        except BaseException as exc:
             await session.rollback()
+            if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+                log.warning("database connection lost on %s %s: %s", request.method, request.url.path, exc.orig)
+                raise DatabaseUnavailable.connection_lost() from exc
             raise
 
 

@@ -12,15 +12,19 @@ from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.status import HTTP_500_INTERNAL_SERVER_ERROR
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("casetrack.errors")
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "urn:casetrack:problem:"
+# The method the client sent, when the app answers another (HEAD is answered as GET: app/middleware.py).
+REQUESTED_METHOD = "casetrack.requested_method"
 
 
 class AppError(Exception):
-    """An error a client caused and can fix; services raise these, one handler renders them."""
+    """An error answered with its own problem document; services raise these, one handler renders them.
+    All but DatabaseUnavailable are the client's to fix."""
 
     status = 400
     slug = "bad-request"
@@ -83,6 +87,29 @@ class BadQuery(AppError):
     status = 400
     slug = "bad-query"
     title = "Bad query parameter"
+
+
+class DatabaseUnavailable(AppError):
+    """503: the database cannot be reached (dropped, down, unreachable, its file gone), or the connection
+    to it was lost while answering. Nothing the client did; the same request may succeed later."""
+
+    status = 503
+    slug = "database-unavailable"
+    title = "Service unavailable"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(retry_after)}
+
+    @classmethod
+    def unreachable(cls) -> "DatabaseUnavailable":
+        return cls("The database cannot be reached at the moment; retry later.", retry_after=5)
+
+    @classmethod
+    def connection_lost(cls) -> "DatabaseUnavailable":
+        # The pool has dropped the connection (and every one as old), so the same request made again
+        # gets a fresh one.
+        return cls("The connection to the database was lost while answering this request; retry it.", retry_after=1)
 
 
 class InvalidQuery(AppError):
@@ -172,7 +199,8 @@ async def handle_http_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 405:
         # Each method is its own route, so Starlette names only one: list every method served here.
         allowed = ", ".join(sorted(_methods_at(request)))
-        detail = f"{request.method} is not served at {request.url.path}; allowed here: {allowed}."
+        method = request.scope.get(REQUESTED_METHOD, request.method)
+        detail = f"{method} is not served at {request.url.path}; allowed here: {allowed}."
     response = problem(request, exc.status_code, title.lower().replace(" ", "-"), title, detail)
     if exc.headers:
         response.headers.update(exc.headers)
@@ -185,14 +213,16 @@ HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def _methods_at(request: Request) -> set[str]:
-    """The methods some route serves at this path (included routers answer ``matches`` for their routes)."""
-    return {
+    """The methods some route serves at this path (included routers answer ``matches`` for their routes),
+    with HEAD wherever GET is (app/middleware.py answers it)."""
+    methods = {
         method
         for method in HTTP_METHODS
         if any(
             route.matches({**request.scope, "method": method})[0] == Match.FULL for route in request.app.router.routes
         )
     }
+    return methods | {"HEAD"} if "GET" in methods else methods
 
 
 async def handle_integrity_error(request: Request, exc: Exception) -> JSONResponse:
@@ -234,18 +264,43 @@ async def handle_database_error(request: Request, exc: Exception) -> JSONRespons
     assert isinstance(exc, DBAPIError)
     if not exc.connection_invalidated:
         return await handle_unexpected_error(request, exc)
-    # The database, a pooler or the network closed a pooled connection; the pool has dropped it (and
-    # every connection as old), so the same request made again gets a fresh one.
+    # The database, a pooler or the network closed a pooled connection outside a request's session
+    # (app.db.get_session turns the same into DatabaseUnavailable).
     log.warning("database connection lost on %s %s: %s", request.method, request.url.path, exc.orig)
-    response = problem(
-        request,
-        503,
-        "database-unavailable",
-        "Service unavailable",
-        "The connection to the database was lost while answering this request; retry it.",
-    )
-    response.headers["Retry-After"] = "1"
-    return response
+    return await handle_app_error(request, DatabaseUnavailable.connection_lost())
+
+
+class UnexpectedErrorMiddleware:
+    """The last resort for an exception nothing else handled: logged, and answered with a 500 problem
+    document from inside the middleware stack, so that it carries X-Request-ID (and the CORS headers),
+    and not raised further, so that the server keeps the connection open for the client's next request.
+
+    Starlette's own last resort (ServerErrorMiddleware, where a handler for ``Exception`` goes) sits
+    outside every middleware and raises the exception again after answering, upon which uvicorn drops
+    the keep-alive connection without a ``Connection: close``. An exception after part of the answer
+    was sent is raised further: closing the connection is then the only way to say it is incomplete."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except Exception as exc:
+            if started:
+                raise
+            response = await handle_unexpected_error(Request(scope), exc)
+            await response(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -255,4 +310,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, handle_integrity_error)
     app.add_exception_handler(StaleDataError, handle_stale_data)
     app.add_exception_handler(DBAPIError, handle_database_error)
-    app.add_exception_handler(Exception, handle_unexpected_error)
+    # Any other exception: UnexpectedErrorMiddleware (installed with the middleware), not a handler for
+    # Exception, which Starlette would run outside the middleware stack.

@@ -133,17 +133,19 @@ async def readyz(request: Request) -> Response:
         async with engine.connect() as connection:
             revision = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar()
     except Exception as exc:  # noqa: BLE001  any failure to reach or read the database means "not ready"
-        return problem(request, 503, "not-ready", "Not ready", f"The database cannot be read: {type(exc).__name__}")
+        return _not_ready(request, f"The database cannot be read: {type(exc).__name__}")
     head = ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
     if revision != head:
-        return problem(
-            request,
-            503,
-            "not-ready",
-            "Not ready",
-            f"The database schema is at {revision!r}, the code expects {head!r}: run `casetrack migrate`.",
+        return _not_ready(
+            request, f"The database schema is at {revision!r}, the code expects {head!r}: run `casetrack migrate`."
         )
     return JSONResponse({"status": "ready", "schema": revision})
+
+
+def _not_ready(request: Request, detail: str) -> Response:
+    response = problem(request, 503, "not-ready", "Not ready", detail)
+    response.headers["Retry-After"] = "5"
+    return response
 
 
 @ops.get("/metrics", name="getMetrics", description="Prometheus metrics.", response_class=Response)

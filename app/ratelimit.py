@@ -2,11 +2,11 @@
 ``RateLimit-*`` headers. The counters live in the storage the settings name: in memory for one
 process, ``async+redis://host:6379`` when several server processes must share them."""
 
-import hashlib
 import math
 import time
 from typing import Any
 
+from fastapi.security.utils import get_authorization_scheme_param
 from limits import RateLimitItem, parse
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
@@ -14,12 +14,30 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.auth.service import hash_secret
 from app.config import Settings
 from app.errors import problem
 
+# Probes an orchestrator or a load balancer polls from one address; throttling them would take a
+# healthy process out of service.
+UNLIMITED_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+def token_key(authorization: str | None) -> str | None:
+    """The bucket of the token a request authenticates with, or None when it sends no bearer token.
+
+    The secret is read exactly as the auth dependency reads it (FastAPI's HTTPBearer: the scheme in any
+    case, spaces around the secret ignored), so every spelling of one token shares one count. Only the
+    token's stored hash names the bucket: the secret itself never reaches the storage."""
+    scheme, secret = get_authorization_scheme_param(authorization)
+    if scheme.lower() != "bearer" or not secret:
+        return None
+    return "token:" + hash_secret(secret)[:32]
+
 
 class RateLimitMiddleware:
-    """Every request under /api counts against its address; one with a token also against the token."""
+    """Every request counts against its address (pages, /metrics and the docs as much as the API; only
+    the probes are exempt); one with a bearer token also against that token."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
@@ -32,14 +50,13 @@ class RateLimitMiddleware:
         if self.per_address is not None:
             client = scope.get("client")
             buckets.append((self.per_address, f"address:{client[0] if client else 'unknown'}"))
-        authorization = Headers(scope=scope).get("authorization")
-        if self.per_token is not None and authorization:
-            # The secret itself never reaches the storage: only a hash of it.
-            buckets.append((self.per_token, "token:" + hashlib.sha256(authorization.encode()).hexdigest()[:32]))
+        token = token_key(Headers(scope=scope).get("authorization"))
+        if self.per_token is not None and token is not None:
+            buckets.append((self.per_token, token))
         return buckets
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+        if scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS:
             await self.app(scope, receive, send)
             return
         tightest: tuple[int, int, int] | None = None  # (remaining, limit, reset seconds)

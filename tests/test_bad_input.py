@@ -795,7 +795,7 @@ async def test_405_lists_every_allowed_method(client) -> None:
     person = (await make_person(client))["id"]
     response = await client.put(f"{API}/people/{person}", json={})
     assert response.status_code == 405
-    assert {m.strip() for m in response.headers["allow"].split(",")} == {"GET", "PATCH", "DELETE"}
+    assert {m.strip() for m in response.headers["allow"].split(",")} == {"GET", "HEAD", "PATCH", "DELETE"}
     for method in ("GET", "PATCH", "DELETE"):
         assert method in response.json()["detail"]
 

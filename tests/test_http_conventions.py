@@ -11,10 +11,15 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
+from starlette.types import Message, Receive, Scope, Send
 
+from app.auth.roles import Role
 from app.config import Settings
+from app.db import make_sessionmaker
 from app.main import create_app
+from tests.conftest import make_token
 from tests.helpers import API, make_case, make_person, post
+from tests.test_auth import World, make_world
 
 FRONTEND = "https://frontend.example"
 
@@ -263,3 +268,103 @@ def test_every_operation_has_a_unique_operation_id_and_a_tag() -> None:
     assert not duplicates, duplicates
     untagged = [(path, method) for path, method, operation in operations if not operation.get("tags")]
     assert not untagged, untagged
+
+
+# HEAD wherever GET
+
+
+def _filled(template: str, world: World) -> str:
+    """A path template with each ``{...}`` replaced by the id of the world's record of the collection
+    named just before it (``/cases/{case_id}``, ``/people/{record_id}/history``)."""
+    segments = template.split("/")
+    return "/".join(world[segments[i - 1]] if s.startswith("{") else s for i, s in enumerate(segments))
+
+
+def _headers(response: httpx.Response, volatile: set[str]) -> dict[str, str]:
+    return {name: value for name, value in response.headers.items() if name not in volatile}
+
+
+@asynccontextmanager
+async def body_recording_client(
+    settings: Settings, connection: AsyncConnection, token: str, sent: list[bytes]
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An admin client whose app's response body bytes are appended to ``sent``: httpx's ASGI transport
+    drops the body of a HEAD answer itself, as a real server does, so only this sees what the app sent."""
+    app = create_app(settings)
+    app.state.sessionmaker = make_sessionmaker(connection, join_transaction_mode="create_savepoint")
+
+    async def recording(scope: Scope, receive: Receive, send: Send) -> None:
+        async def record(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                sent.append(message.get("body", b""))
+            await send(message)
+
+        await app(scope, receive, record)
+
+    transport = httpx.ASGITransport(app=recording, raise_app_exceptions=False)
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://casetrack.test", headers=headers) as http:
+            yield http
+    finally:
+        await app.state.engine.dispose()
+
+
+async def test_head_answers_as_get_does_on_every_get_route(settings: Settings, connection: AsyncConnection) -> None:
+    """Every GET of the OpenAPI document, and the HTML pages, answer HEAD with the status and headers
+    of GET (content type, length, ETag, encoding...) and no body."""
+    sent: list[bytes] = []
+    async with body_recording_client(settings, connection, await make_token(connection, Role.admin), sent) as client:
+        world = await make_world(client)
+        schema = (await client.get("/openapi.json")).json()
+        templates = [path for path, operations in schema["paths"].items() if "get" in operations]
+        assert len(templates) >= 40
+        paths = [_filled(t, world) for t in templates] + ["/", "/?q=Kozlov", f"/cases/{world['cases']}", "/docs"]
+        paths += [f"{API}/cases/{'0' * 32}", "/cases/missing", "/openapi.json"]  # a 404, a page's 404, the schema
+        failures = []
+        for path in paths:
+            first, second = await client.get(path), await client.get(path)
+            # What differs between two GETs anyway (the request id; /metrics counts the requests it serves).
+            volatile = {n for n in {*first.headers, *second.headers} if first.headers.get(n) != second.headers.get(n)}
+            sent.clear()
+            head = await client.head(path)
+            if head.status_code != second.status_code or b"".join(sent) != b"":
+                failures.append(
+                    f"HEAD {path}: {head.status_code}, {len(b''.join(sent))} bytes; GET {second.status_code}"
+                )
+            elif _headers(head, volatile) != _headers(second, volatile):
+                failures.append(
+                    f"HEAD {path}: headers {_headers(head, volatile)} != GET's {_headers(second, volatile)}"
+                )
+            assert "x-request-id" in head.headers
+        assert not failures, "\n".join(failures)
+        # The access log and the metrics tell a HEAD by its route, as a GET.
+        assert 'method="HEAD",route="/api/v1/cases/{case_id}",status="200"' in (await client.get("/metrics")).text
+        # A conditional HEAD is answered as a conditional GET.
+        record = await client.get(f"{API}/cases/{world['cases']}")
+        cached = await client.head(f"{API}/cases/{world['cases']}", headers={"If-None-Match": record.headers["etag"]})
+        assert (cached.status_code, cached.headers["etag"]) == (304, record.headers["etag"])
+
+
+async def test_head_is_listed_in_allow_and_refused_where_get_is_not(client: httpx.AsyncClient) -> None:
+    person = (await make_person(client))["id"]
+    refused = await client.put(f"{API}/people/{person}", json={})
+    assert {m.strip() for m in refused.headers["allow"].split(",")} == {"GET", "HEAD", "PATCH", "DELETE"}
+    # A path that serves no GET serves no HEAD either.
+    case = (await make_case(client))["id"]
+    head = await client.head(f"{API}/cases/{case}/restore")
+    assert head.status_code == 405, head.text
+    assert "HEAD" not in head.headers["allow"] and "POST" in head.headers["allow"]
+
+
+async def test_a_cross_origin_head_with_a_token_passes_its_preflight(cors_client: httpx.AsyncClient) -> None:
+    preflight = await cors_client.options(
+        f"{API}/people",
+        headers={
+            "Origin": FRONTEND,
+            "Access-Control-Request-Method": "HEAD",
+            "Access-Control-Request-Headers": "Authorization",
+        },
+    )
+    assert preflight.status_code == 200, preflight.text
+    assert "HEAD" in preflight.headers["access-control-allow-methods"]

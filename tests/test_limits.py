@@ -221,8 +221,9 @@ async def test_the_sixth_request_a_minute_from_one_address_gets_429(
         assert await _rows(connection) == before  # the refused write did not happen
         _assert_too_many(await http.get(f"{API}/people"), 5)
 
-        # Only the API is limited: the schema and the docs stay reachable.
-        assert (await http.get("/openapi.json")).status_code == 200
+        # The probes stay answerable: an orchestrator polling them from one address is not throttled.
+        assert (await http.get("/healthz")).status_code == 200
+        assert (await http.get("/readyz")).status_code == 200
 
 
 async def test_limits_off_means_no_rate_headers(database: Database, connection: AsyncConnection) -> None:
@@ -268,6 +269,49 @@ async def test_the_address_limit_holds_whatever_the_token(database: Database, co
         for who in [*tokens, None]:
             headers = {"Authorization": f"Bearer {who}"} if who else {}
             _assert_too_many(await anonymous.get(f"{API}/people", headers=headers), 5)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/?q=Kozlov", "/cases/{case}", "/metrics", "/openapi.json", "/docs", "/static/favicon.svg"],
+)
+async def test_pages_and_metrics_count_against_the_address_limit(
+    database: Database, connection: AsyncConnection, path: str
+) -> None:
+    """Everything the service serves is counted, not only /api/: a scraper of the HTML pages or of
+    /metrics meets the same limit as one of the JSON API. Only /healthz and /readyz are exempt."""
+    editor = await make_token(connection, Role.editor)
+    async with _http_client(_settings(database), connection, editor) as unlimited:
+        case = (await unlimited.post(f"{API}/cases", json={"title": "Kozlov case"})).json()["id"]
+    path = path.format(case=case)
+    settings = _settings(database, rate_limit_per_address="3/minute")
+    async with _http_client(settings, connection, None) as http:
+        for left in (2, 1):
+            response = await http.get(path)
+            assert response.status_code == 200, response.text
+            assert _rate_headers(response)[:2] == (3, left), path
+        assert (await http.get(f"{API}/people")).status_code == 200  # the API shares the same count
+        _assert_too_many(await http.get(path), 3)
+        for probe in ("/healthz", "/readyz"):
+            answer = await http.get(probe)
+            assert answer.status_code == 200, answer.text
+            assert "ratelimit-limit" not in answer.headers
+
+
+@pytest.mark.parametrize("header", ["Bearer   {token}", "bearer {token}", "BEARER {token}  ", "Bearer {token}"])
+async def test_spellings_of_one_bearer_token_share_its_limit(
+    database: Database, connection: AsyncConnection, header: str
+) -> None:
+    """The per-token count is keyed on the token that authenticates the request, not on the raw header:
+    the scheme's case and the spaces around the secret change nothing."""
+    token = await make_token(connection, Role.reader)
+    settings = _settings(database, rate_limit_per_address="100/minute", rate_limit_per_token="3/minute")
+    async with _http_client(settings, connection, None) as http:
+        for left, spelling in zip((2, 1, 0), ("Bearer {token}", header, "bearer  {token}"), strict=True):
+            response = await http.get(f"{API}/people", headers={"Authorization": spelling.format(token=token)})
+            assert response.status_code == 200, response.text  # every spelling authenticates the same token
+            assert _rate_headers(response)[:2] == (3, left), spelling
+        _assert_too_many(await http.get(f"{API}/people", headers={"Authorization": header.format(token=token)}), 3)
 
 
 # Real server processes sharing a Redis rate-limit storage

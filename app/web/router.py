@@ -5,12 +5,14 @@ Authorization header (app.auth.dependencies.current_viewer), so restricted recor
 reader token, exactly as in the JSON the page links to.
 """
 
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -50,8 +52,6 @@ environment.filters["edtf"] = humanize.edtf
 environment.tests["web_address"] = lambda url: isinstance(url, str) and url.lower().startswith(("https://", "http://"))
 templates = Jinja2Templates(env=environment)
 
-router = APIRouter(include_in_schema=False)
-
 
 class PageError(Exception):
     """A page that cannot be shown: rendered as an HTML error page, not a problem document."""
@@ -59,6 +59,25 @@ class PageError(Exception):
     def __init__(self, status: int, title: str, detail: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.status, self.title, self.detail, self.headers = status, title, detail, headers
+
+
+class PageRoute(APIRoute):
+    """A page's route: an AppError raised while answering it, by a dependency as much as by the page
+    (the session's 503 when the database cannot be reached, say), is told as an HTML page."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        answer = super().get_route_handler()
+
+        async def answer_as_page(request: Request) -> Response:
+            try:
+                return await answer(request)
+            except AppError as exc:
+                raise PageError(exc.status, exc.title, exc.detail, exc.headers) from exc
+
+        return answer_as_page
+
+
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 
 async def page_viewer(
