@@ -311,4 +311,5 @@ async def test_any_since_on_the_changes_feed_is_a_page_or_a_422(client, world, s
     if response.status_code == 200:
         assert int(since) <= 2**63 - 1
         return
-    assert_problem(response, 422, "since")
+    # NUL is refused for every query parameter by the one parameter check, before `since` is parsed.
+    assert_problem(response, 400 if "\x00" in since else 422, "since")
