@@ -108,7 +108,11 @@ class HeadMiddleware:
             return
 
         async def without_body(message: Message) -> None:
-            if message["type"] == "http.response.body":
+            if message["type"] == "http.response.start":
+                # The server frames the answer by the method it reads from this scope (uvicorn's httptools
+                # protocol does): it must read HEAD again before the first byte goes out.
+                scope["method"] = "HEAD"
+            elif message["type"] == "http.response.body":
                 message = {**message, "body": b""}
             await send(message)
 

@@ -87,7 +87,8 @@ async def get_or_404(
 ) -> T:
     """The record, or a 404. With a ``lock``, its current state is read and held until the transaction ends:
     a lock waits for the writers before it, and a record they deleted is then not found."""
-    record = await session.get(model, record_id, with_for_update=_for(lock))
+    # populate_existing: a record this session loaded before the lock is refreshed, not served stale.
+    record = await session.get(model, record_id, with_for_update=_for(lock), populate_existing=lock is not None)
     if record is None:
         raise NotFound(f"No {label} with id {record_id!r}")
     return record
