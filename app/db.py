@@ -11,14 +11,14 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy import Boolean, DateTime, Integer, MetaData, String, event, false, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, InvalidatePoolError
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from app.config import Settings
-from app.errors import DatabaseUnavailable
+from app.errors import DatabaseNotMigrated, DatabaseUnavailable
 
 log = logging.getLogger("casetrack.db")
 
@@ -195,6 +195,29 @@ def read_only_options(bind: AsyncEngine | AsyncConnection) -> dict[str, Any]:
 CONNECT_FAILURES = (DBAPIError, OSError, PoolTimeoutError)
 
 
+# PostgreSQL's undefined_table and undefined_column; SQLite says it in words.
+MISSING_SCHEMA_STATES = frozenset({"42P01", "42703"})
+MISSING_SCHEMA_MESSAGES = ("no such table", "no such column")
+
+
+def missing_schema(exc: BaseException) -> bool:
+    """A query ran into a table or column that is not there: the database may be behind the migrations."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if getattr(exc.orig, "sqlstate", None) in MISSING_SCHEMA_STATES:
+        return True
+    return isinstance(exc, OperationalError) and str(exc.orig).startswith(MISSING_SCHEMA_MESSAGES)
+
+
+async def _not_migrated(request: Request) -> str | None:
+    """The advice when the database is behind the migrations (app.migrate.SchemaGate), read again."""
+    try:
+        advice: str | None = await request.app.state.schema_gate.check()
+    except (*CONNECT_FAILURES, DBAPIError):
+        return None
+    return advice
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request, committed here and only here when the request succeeded."""
     async with request.app.state.sessionmaker() as session:
@@ -205,6 +228,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
                 await session.connection(execution_options={IMMEDIATE: True})
             elif isinstance(session.bind, AsyncEngine):  # (tests bind sessions to a connection in a transaction)
                 await session.connection(execution_options=read_only_options(session.bind))
+            # Only once this process has found the schema behind: no statement more otherwise.
+            if request.app.state.schema_gate.advice is not None and (advice := await _not_migrated(request)):
+                raise DatabaseNotMigrated(advice)
         except CONNECT_FAILURES as exc:
             log.warning("cannot connect to the database: %s: %s", type(exc).__name__, exc)
             raise DatabaseUnavailable.unreachable() from exc
@@ -216,6 +242,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             if isinstance(exc, DBAPIError) and exc.connection_invalidated:
                 log.warning("database connection lost on %s %s: %s", request.method, request.url.path, exc.orig)
                 raise DatabaseUnavailable.connection_lost() from exc
+            if missing_schema(exc) and (advice := await _not_migrated(request)):
+                log.warning("%s %s: %s", request.method, request.url.path, advice)
+                raise DatabaseNotMigrated(advice) from exc
             raise
 
 

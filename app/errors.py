@@ -112,6 +112,16 @@ class DatabaseUnavailable(AppError):
         return cls("The connection to the database was lost while answering this request; retry it.", retry_after=1)
 
 
+class DatabaseNotMigrated(DatabaseUnavailable):
+    """503: the database is behind the code's migrations (never migrated, or at an older revision); the
+    detail tells the operator to run `casetrack migrate`, after which the same request succeeds."""
+
+    slug = "database-not-migrated"
+
+    def __init__(self, advice: str) -> None:
+        super().__init__(advice, retry_after=5)
+
+
 class InvalidQuery(AppError):
     """422: a known query parameter with a value it cannot take (as FastAPI answers for out-of-range numbers)."""
 

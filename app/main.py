@@ -22,7 +22,7 @@ from app.filters import check_request_params
 from app.hearings import outcomes_router
 from app.hearings.router import router as hearings_router
 from app.middleware import install_middleware
-from app.migrate import upgrade_engine
+from app.migrate import SchemaGate, upgrade_engine
 from app.observability import configure_logging, install_observability
 from app.openapi import install_openapi
 from app.organizations.router import router as organizations_router
@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None, *, server_process: bool = False
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.migrate_on_start:
             await upgrade_engine(app.state.engine)
+        await app.state.schema_gate.check_on_start()
         if server_process:
             tune_garbage_collector()
         yield
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, *, server_process: bool = False
     app.state.settings = settings
     app.state.engine = make_engine(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    app.state.schema_gate = SchemaGate(app.state.engine)
     install_error_handlers(app)
     install_middleware(app, settings)
     install_observability(app)

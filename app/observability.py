@@ -7,17 +7,15 @@ import sys
 import time
 from typing import Any
 
-from alembic.script import ScriptDirectory
 from asgi_correlation_id import CorrelationIdFilter, CorrelationIdMiddleware
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from pythonjsonlogger.json import JsonFormatter
-from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import problem
-from app.migrate import alembic_config
+from app.migrate import database_revision, schema_advice
 
 access_log = logging.getLogger("casetrack.access")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -128,17 +126,13 @@ async def healthz() -> dict[str, str]:
     responses={503: {"description": "Not ready", "content": {"application/problem+json": {}}}},
 )
 async def readyz(request: Request) -> Response:
-    engine = request.app.state.engine
     try:
-        async with engine.connect() as connection:
-            revision = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+        revision = await database_revision(request.app.state.engine)
     except Exception as exc:  # noqa: BLE001  any failure to reach or read the database means "not ready"
         return _not_ready(request, f"The database cannot be read: {type(exc).__name__}")
-    head = ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
-    if revision != head:
-        return _not_ready(
-            request, f"The database schema is at {revision!r}, the code expects {head!r}: run `casetrack migrate`."
-        )
+    advice = schema_advice(revision)
+    if advice is not None:
+        return _not_ready(request, advice)
     return JSONResponse({"status": "ready", "schema": revision})
 
 

@@ -46,6 +46,7 @@ async def deployed(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
                 transport=transport, base_url="http://casetrack.test", headers={"Authorization": f"Bearer {token}"}
             ) as http,
         ):
+            executed.clear()  # what the process read once on start (its schema revision), not a request
             yield Deployed(request.param, url, http, executed)
 
 
