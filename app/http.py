@@ -66,9 +66,20 @@ def versioned(body: Any, record: Any, status_code: int = 200) -> JSONResponse:
     return JSONResponse(body, status_code=status_code, headers={VERSION_HEADER: str(record.version)})
 
 
-def record_response(record: Any, schema: type[BaseModel], status_code: int = 200) -> JSONResponse:
-    """One record as JSON, with its ETag (so a client can send it back in ``If-Match``)."""
-    return versioned(schema.model_validate(record).model_dump(mode="json"), record, status_code)
+def record_response(
+    record: Any, schema: type[BaseModel], status_code: int = 200, fields: set[str] | None = None
+) -> JSONResponse:
+    """One record as JSON, with its ETag (so a client can send it back in ``If-Match``); with ``fields``
+    (see `app.listing.record_fields`) only those keys, and so another ETag, but the same version in it."""
+    return versioned(schema.model_validate(record).model_dump(mode="json", include=fields), record, status_code)
+
+
+def only(body: dict[str, Any], fields: set[str] | None, own: Any = None) -> dict[str, Any]:
+    """``body`` trimmed to ``fields`` (all of it for None). With ``own`` (a collection of names), only those
+    keys are trimmed: the others (what ``include=`` embeds) stay as they are."""
+    if fields is None:
+        return body
+    return {key: value for key, value in body.items() if key in fields or (own is not None and key not in own)}
 
 
 def created(request: Request, new: Any, schema: type[BaseModel], route_name: str, **path_params: Any) -> JSONResponse:

@@ -79,6 +79,33 @@ def _examples(schema: type[BaseModel], sorting: Sorting) -> tuple[str, str]:
     return sort, fields
 
 
+def _fields_query(schema: type[BaseModel], scope: str, example: str) -> Any:
+    """The `fields` parameter over ``schema``'s fields: the same words and pattern on a list of a kind
+    and on one record of it, which `selected_fields` holds to."""
+    return Query(
+        max_length=1000,
+        description=f"Comma-separated fields to return {scope} (the others are left out): "
+        f"{', '.join(schema.model_fields)}.",
+        examples=[example],
+        json_schema_extra={"pattern": list_pattern(schema.model_fields)},
+    )
+
+
+def record_fields(schema: type[BaseModel], scope: str = "") -> Any:
+    """The `fields` parameter of one record's GET, as a dependency type: None without it, else the set of
+    ``schema``'s fields it names (unknown ones are a 422, as on lists). The body is then trimmed to them:
+    the same body the viewer would get in full, with keys left out, so nothing new can show."""
+    names = list(schema.model_fields)
+    example = ",".join(names[:2])
+
+    def fields(
+        fields: Annotated[str | None, _fields_query(schema, scope or "of the record", example)] = None,
+    ) -> set[str] | None:
+        return None if fields is None else set(selected_fields(schema, fields))
+
+    return Annotated[set[str] | None, Depends(fields)]
+
+
 def list_params(schema: type[BaseModel], sorting: Sorting) -> Any:
     """The query parameters of a list of ``schema`` items ordered by ``sorting``, as a dependency type:
     `sort` and `fields` documented with this list's own names (a pattern each), which `respond` holds to."""
@@ -97,16 +124,7 @@ def list_params(schema: type[BaseModel], sorting: Sorting) -> Any:
             ),
         ] = None,
         count: Annotated[bool, Query(description="Add the total number of matching records as `count`.")] = False,
-        fields: Annotated[
-            str | None,
-            Query(
-                max_length=1000,
-                description="Comma-separated fields to return for each item (the others are left out): "
-                f"{', '.join(schema.model_fields)}.",
-                examples=[fields_example],
-                json_schema_extra={"pattern": list_pattern(schema.model_fields)},
-            ),
-        ] = None,
+        fields: Annotated[str | None, _fields_query(schema, "for each item", fields_example)] = None,
         format: Annotated[
             Literal["json", "csv"] | None,
             Query(description="`csv` streams every matching record as CSV (the same as `Accept: text/csv`)."),
@@ -124,8 +142,8 @@ def wants_csv(request: Request, params: ListParams) -> bool:
     return "text/csv" in accept and "application/json" not in accept
 
 
-def _selected_fields(schema: type[BaseModel], fields: str | None) -> list[str]:
-    """The fields ``fields`` names (exactly what `list_params` documents), or all of them."""
+def selected_fields(schema: type[BaseModel], fields: str | None) -> list[str]:
+    """The fields ``fields`` names (exactly what `_fields_query` documents), or all of them."""
     names = list(schema.model_fields)
     if fields is None:
         return names
@@ -151,7 +169,7 @@ async def respond(
         stmt = stmt.join(matches, matches.c.record_id == sorting.id_column)
         if params.sort is None:
             keys = by_rank(stmt, matches.c.rank, sorting.id_column)
-    fields = _selected_fields(schema, params.fields)
+    fields = selected_fields(schema, params.fields)
     if wants_csv(request, params):
         return csv_response(request, stmt, keys, schema, fields)
     rows, next_cursor = await fetch_page(session, stmt, keys, params.page)

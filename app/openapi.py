@@ -74,9 +74,18 @@ def _drop_null_from_query_params(operation: dict[str, Any]) -> None:
                 schema.update({**rest[0], **schema})
 
 
+def _takes(operation: dict[str, Any], name: str) -> bool:
+    return any(p["in"] == "query" and p["name"] == name for p in operation.get("parameters", []))
+
+
 def _is_list(operation: dict[str, Any]) -> bool:
     """A list rendered by app.listing (paged, `fields=`, CSV), as opposed to any other GET."""
-    return any(p["in"] == "query" and p["name"] == "fields" for p in operation.get("parameters", []))
+    return _takes(operation, "fields") and _takes(operation, "cursor")
+
+
+def _is_trimmable_record(operation: dict[str, Any]) -> bool:
+    """One record's GET taking `fields=` (app.listing.record_fields)."""
+    return _takes(operation, "fields") and not _takes(operation, "cursor")
 
 
 def _finish(method: str, operation: dict[str, Any]) -> None:
@@ -123,18 +132,36 @@ def _sparse_page(components: dict[str, Any], ref: str) -> str:
     return f"#/components/schemas/{sparse}"
 
 
+def _sparse_record(components: dict[str, Any], ref: str) -> str:
+    """The variant of a record schema that may lack any field: what one record answers with `fields=`."""
+    name = ref.rsplit("/", 1)[-1]
+    sparse = f"Sparse{name}"
+    if sparse not in components:
+        record = components[name]
+        components[sparse] = {
+            **{key: value for key, value in record.items() if key != "required"},
+            "title": f"{record['title']}, some fields",
+            "description": "The record answered with `fields=`: only the fields asked for.",
+        }
+    return f"#/components/schemas/{sparse}"
+
+
 def _document_sparse_pages(schema: dict[str, Any]) -> None:
-    """A list's JSON is a page of whole items, or with `fields=` a sparse page: JSON Schema cannot make the
-    shape depend on a query parameter, so the document says "one or the other", the whole page first
-    (clients that never send `fields` can use its component, `Page_<Item>_`, as the precise type)."""
+    """A list's JSON is a page of whole items, or with `fields=` a sparse page (and one record's JSON the
+    whole record or a sparse one): JSON Schema cannot make the shape depend on a query parameter, so the
+    document says "one or the other", the whole first (clients that never send `fields` can use its
+    component, `Page_<Item>_` or the record's, as the precise type)."""
     components = schema["components"]["schemas"]
     for path in schema["paths"].values():
         for operation in path.values():
-            if not _is_list(operation):
+            sparse = (
+                _sparse_page if _is_list(operation) else _sparse_record if _is_trimmable_record(operation) else None
+            )
+            if sparse is None:
                 continue
             content = operation["responses"]["200"]["content"]["application/json"]
             ref = content["schema"]["$ref"]
-            content["schema"] = {"anyOf": [{"$ref": ref}, {"$ref": _sparse_page(components, ref)}]}
+            content["schema"] = {"anyOf": [{"$ref": ref}, {"$ref": sparse(components, ref)}]}
 
 
 def _template(path: str) -> str:

@@ -10,12 +10,13 @@ from app.cases.models import Charge
 from app.cases.schemas import ChargeCreate, ChargeRead, ChargeStatus, ChargeUpdate
 from app.db import SessionDep
 from app.filters import DateFrom, DateTo, choice_list, choices
-from app.listing import ListParams, list_params, respond
+from app.listing import ListParams, list_params, record_fields, respond
 from app.pagination import Page
 from app.schemas import NFC
 
 router = APIRouter(tags=["charges"])
 ChargeList = list_params(ChargeRead, service.CHARGE_SORTING)
+ChargeFields = record_fields(ChargeRead)
 
 
 async def load_charge(charge_id: str, session: SessionDep, request: Request) -> Charge:
@@ -78,8 +79,8 @@ async def list_charges(
 
 
 @router.get("/charges/{charge_id}", name="getCharge", responses=http.READ)
-async def get_charge(charge: ChargeDep) -> ChargeRead:
-    return http.record_response(charge, ChargeRead)
+async def get_charge(charge: ChargeDep, fields: ChargeFields) -> ChargeRead:
+    return http.record_response(charge, ChargeRead, fields=fields)
 
 
 @router.patch("/charges/{charge_id}", name="updateCharge", responses=http.UPDATE)

@@ -10,11 +10,12 @@ from app.cases.models import Participant
 from app.cases.schemas import ParticipantCreate, ParticipantRead, ParticipantRole, ParticipantUpdate
 from app.db import SessionDep
 from app.filters import choice_list, choices
-from app.listing import ListParams, list_params, respond
+from app.listing import ListParams, list_params, record_fields, respond
 from app.pagination import Page
 
 router = APIRouter(tags=["participants"])
 ParticipantList = list_params(ParticipantRead, service.PARTICIPANT_SORTING)
+ParticipantFields = record_fields(ParticipantRead)
 
 
 async def load_participant(participant_id: str, session: SessionDep, request: Request) -> Participant:
@@ -69,8 +70,8 @@ async def list_participants(
 
 
 @router.get("/participants/{participant_id}", name="getParticipant", responses=http.READ)
-async def get_participant(participant: ParticipantDep) -> ParticipantRead:
-    return http.record_response(participant, ParticipantRead)
+async def get_participant(participant: ParticipantDep, fields: ParticipantFields) -> ParticipantRead:
+    return http.record_response(participant, ParticipantRead, fields=fields)
 
 
 @router.patch("/participants/{participant_id}", name="updateParticipant", responses=http.UPDATE)

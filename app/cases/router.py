@@ -10,13 +10,14 @@ from app.cases.embedding import CaseWithRecords, Include, case_with_records
 from app.cases.schemas import CaseCreate, CaseRead, CaseStatus, CaseUpdate, ParticipantRole
 from app.db import SessionDep
 from app.filters import CountryFilter, SearchQuery, choice_list, choices
-from app.listing import list_params, respond
+from app.listing import list_params, record_fields, respond
 from app.pagination import Page
 from app.schemas import NFC
 from app.search import service as search
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 CaseList = list_params(CaseRead, service.CASE_SORTING)
+CaseFields = record_fields(CaseRead, "of the case itself; what `include` embeds comes whatever this says")
 
 
 @router.get("", name="listCases", responses=http.LIST)
@@ -60,7 +61,8 @@ async def create_case(body: CaseCreate, request: Request, response: Response, se
     response_model=CaseWithRecords,
     response_model_exclude_unset=True,
     description="The case. `include` embeds, in the same response, the records inside the case, the "
-    "people and organizations they name, the sources cited, and the timeline: one request for a whole case.",
+    "people and organizations they name, the sources cited, and the timeline: one request for a whole case. "
+    "`fields` trims the case's own fields only: the lists `include` asks for come whole.",
 )
 async def get_case(
     case: CaseDep,
@@ -69,9 +71,10 @@ async def get_case(
         str | None,
         choice_list(Include, "Records to embed.", "participants,charges,sentences,hearings,outcomes,events,sources"),
     ] = None,
+    fields: CaseFields = None,
 ) -> JSONResponse:
     picked = set(choices(include, Include, "include") or [])
-    body = await case_with_records(session, case, picked)
+    body = http.only(await case_with_records(session, case, picked), fields, own=CaseRead.model_fields)
     # The tag hashes the whole body, embedded records included, and carries the case's version for If-Match.
     return http.versioned(body, case)
 

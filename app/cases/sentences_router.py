@@ -11,11 +11,12 @@ from app.cases.schemas import SentenceCreate, SentenceKind, SentenceRead, Senten
 from app.config import SettingsDep
 from app.db import SessionDep
 from app.filters import choice_list, choices
-from app.listing import ListParams, list_params, respond
+from app.listing import ListParams, list_params, record_fields, respond
 from app.pagination import Page
 
 router = APIRouter(tags=["sentences"])
 SentenceList = list_params(SentenceRead, service.SENTENCE_SORTING)
+SentenceFields = record_fields(SentenceRead)
 
 
 async def load_sentence(sentence_id: str, session: SessionDep, request: Request) -> Sentence:
@@ -79,8 +80,8 @@ async def list_sentences(
 
 
 @router.get("/sentences/{sentence_id}", name="getSentence", responses=http.READ)
-async def get_sentence(sentence: SentenceDep) -> SentenceRead:
-    return http.record_response(sentence, SentenceRead)
+async def get_sentence(sentence: SentenceDep, fields: SentenceFields) -> SentenceRead:
+    return http.record_response(sentence, SentenceRead, fields=fields)
 
 
 @router.patch("/sentences/{sentence_id}", name="updateSentence", responses=http.UPDATE)

@@ -10,12 +10,13 @@ from app.events import service
 from app.events.models import Event
 from app.events.schemas import EventCreate, EventKind, EventRead, EventUpdate
 from app.filters import DateFrom, DateTo, SearchQuery, choice_list, choices
-from app.listing import ListParams, list_params, respond
+from app.listing import ListParams, list_params, record_fields, respond
 from app.pagination import Page
 from app.search import service as search
 
 router = APIRouter(tags=["events"])
 EventList = list_params(EventRead, service.SORTING)
+EventFields = record_fields(EventRead)
 
 
 async def load_event(event_id: str, session: SessionDep, request: Request) -> Event:
@@ -82,8 +83,8 @@ async def list_events(
 
 
 @router.get("/events/{event_id}", name="getEvent", responses=http.READ)
-async def get_event(event: EventDep) -> EventRead:
-    return http.record_response(event, EventRead)
+async def get_event(event: EventDep, fields: EventFields) -> EventRead:
+    return http.record_response(event, EventRead, fields=fields)
 
 
 @router.patch("/events/{event_id}", name="updateEvent", responses=http.UPDATE)

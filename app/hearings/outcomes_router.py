@@ -10,11 +10,12 @@ from app.filters import CountryFilter, DateFrom, DateTo, choice_list, choices
 from app.hearings import service
 from app.hearings.models import Outcome
 from app.hearings.schemas import OutcomeCreate, OutcomeKind, OutcomeRead, OutcomeUpdate
-from app.listing import ListParams, list_params, respond
+from app.listing import ListParams, list_params, record_fields, respond
 from app.pagination import Page
 
 router = APIRouter(tags=["outcomes"])
 OutcomeList = list_params(OutcomeRead, service.OUTCOME_SORTING)
+OutcomeFields = record_fields(OutcomeRead)
 
 
 async def load_outcome(outcome_id: str, session: SessionDep, request: Request) -> Outcome:
@@ -81,8 +82,8 @@ async def list_outcomes(
 
 
 @router.get("/outcomes/{outcome_id}", name="getOutcome", responses=http.READ)
-async def get_outcome(outcome: OutcomeDep) -> OutcomeRead:
-    return http.record_response(outcome, OutcomeRead)
+async def get_outcome(outcome: OutcomeDep, fields: OutcomeFields) -> OutcomeRead:
+    return http.record_response(outcome, OutcomeRead, fields=fields)
 
 
 @router.patch("/outcomes/{outcome_id}", name="updateOutcome", responses=http.UPDATE)

@@ -10,11 +10,12 @@ from app.filters import DateFrom, DateTo, choice_list, choices
 from app.hearings import service
 from app.hearings.models import Hearing
 from app.hearings.schemas import HearingCreate, HearingKind, HearingRead, HearingUpdate
-from app.listing import ListParams, list_params, respond
+from app.listing import ListParams, list_params, record_fields, respond
 from app.pagination import Page
 
 router = APIRouter(tags=["hearings"])
 HearingList = list_params(HearingRead, service.HEARING_SORTING)
+HearingFields = record_fields(HearingRead)
 
 
 async def load_hearing(hearing_id: str, session: SessionDep, request: Request) -> Hearing:
@@ -79,8 +80,8 @@ async def list_hearings(
 
 
 @router.get("/hearings/{hearing_id}", name="getHearing", responses=http.READ)
-async def get_hearing(hearing: HearingDep) -> HearingRead:
-    return http.record_response(hearing, HearingRead)
+async def get_hearing(hearing: HearingDep, fields: HearingFields) -> HearingRead:
+    return http.record_response(hearing, HearingRead, fields=fields)
 
 
 @router.patch("/hearings/{hearing_id}", name="updateHearing", responses=http.UPDATE)

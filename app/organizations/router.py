@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from app import http
 from app.db import SessionDep
 from app.filters import CountryFilter, SearchQuery, choice_list, choices
-from app.listing import list_params, respond
+from app.listing import list_params, record_fields, respond
 from app.organizations import service
 from app.organizations.models import Organization
 from app.organizations.schemas import (
@@ -19,6 +19,7 @@ from app.search import service as search
 
 router = APIRouter(prefix="/organizations", tags=["organizations"])
 OrganizationList = list_params(OrganizationRead, service.SORTING)
+OrganizationFields = record_fields(OrganizationRead)
 
 
 async def load_organization(organization_id: str, session: SessionDep, request: Request) -> Organization:
@@ -51,8 +52,8 @@ async def create_organization(
 
 
 @router.get("/{organization_id}", name="getOrganization", responses=http.READ)
-async def get_organization(organization: OrganizationDep) -> OrganizationRead:
-    return http.record_response(organization, OrganizationRead)
+async def get_organization(organization: OrganizationDep, fields: OrganizationFields) -> OrganizationRead:
+    return http.record_response(organization, OrganizationRead, fields=fields)
 
 
 @router.patch("/{organization_id}", name="updateOrganization", responses=http.UPDATE)

@@ -7,7 +7,7 @@ from app import http
 from app.cases.schemas import ParticipantRole
 from app.db import SessionDep
 from app.filters import CountryFilter, SearchQuery, choice_list, choices
-from app.listing import list_params, respond
+from app.listing import list_params, record_fields, respond
 from app.pagination import Page
 from app.people import service
 from app.people.models import Person
@@ -16,6 +16,7 @@ from app.search import service as search
 
 router = APIRouter(prefix="/people", tags=["people"])
 PersonList = list_params(PersonRead, service.SORTING)
+PersonFields = record_fields(PersonDetail)
 
 
 async def load_person(person_id: str, session: SessionDep, request: Request) -> Person:
@@ -49,10 +50,11 @@ async def create_person(body: PersonCreate, request: Request, response: Response
 
 
 @router.get("/{person_id}", name="getPerson", responses=http.READ, response_model=PersonDetail)
-async def get_person(person: PersonDep, session: SessionDep) -> JSONResponse:
+async def get_person(person: PersonDep, session: SessionDep, fields: PersonFields) -> JSONResponse:
     detail = PersonRead.model_validate(person).model_dump(mode="json")
-    participations = [p.model_dump(mode="json") for p in await service.participations(session, person.id)]
-    return http.versioned({**detail, "participations": participations}, person)
+    if fields is None or "participations" in fields:
+        detail["participations"] = [p.model_dump(mode="json") for p in await service.participations(session, person.id)]
+    return http.versioned(http.only(detail, fields), person)
 
 
 @router.patch("/{person_id}", name="updatePerson", responses=http.UPDATE)

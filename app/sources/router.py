@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from app import http
 from app.db import SessionDep
-from app.listing import list_params, respond
+from app.listing import list_params, record_fields, respond
 from app.pagination import Page
 from app.sources import service
 from app.sources.models import Source
@@ -12,6 +12,7 @@ from app.sources.schemas import SourceCreate, SourceRead, SourceUpdate
 
 router = APIRouter(prefix="/sources", tags=["sources"])
 SourceList = list_params(SourceRead, service.SORTING)
+SourceFields = record_fields(SourceRead)
 
 
 async def load_source(source_id: str, session: SessionDep, request: Request) -> Source:
@@ -33,8 +34,8 @@ async def create_source(body: SourceCreate, request: Request, response: Response
 
 
 @router.get("/{source_id}", name="getSource", responses=http.READ)
-async def get_source(source: SourceDep) -> SourceRead:
-    return http.record_response(source, SourceRead)
+async def get_source(source: SourceDep, fields: SourceFields) -> SourceRead:
+    return http.record_response(source, SourceRead, fields=fields)
 
 
 @router.patch("/{source_id}", name="updateSource", responses=http.UPDATE)
