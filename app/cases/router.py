@@ -13,7 +13,6 @@ from app.filters import CountryFilter, SearchQuery, choice_list, choices
 from app.listing import list_params, record_fields, respond
 from app.pagination import Page
 from app.schemas import NFC
-from app.search import service as search
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 CaseList = list_params(CaseRead, service.CASE_SORTING)
@@ -44,7 +43,7 @@ async def list_cases(
         role=choices(role, ParticipantRole, "role"),
         statute=statute,
     )
-    found = search.matches(session, "case", q)
+    found = service.case_matches(session, q)
     return await respond(request, session, stmt, params, search=found)
 
 

@@ -1,6 +1,8 @@
 """Rules for cases and the records that live inside one: participants, charges, sentences."""
 
-from sqlalchemy import Select, select
+from typing import Any
+
+from sqlalchemy import Select, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
@@ -28,6 +30,7 @@ from app.listing import Sorting
 from app.organizations.models import Organization
 from app.people.models import Person
 from app.records import apply_changes, names_visible, replace_links, require_ids
+from app.search import service as search
 from app.writes import finish, soft_delete
 
 # Cases
@@ -94,6 +97,30 @@ def cases_query(
     if statute is not None:
         stmt = stmt.where(Case.id.in_(select(Charge.case_id).where(Charge.statute == statute)))
     return stmt
+
+
+def case_matches(session: AsyncSession, q: str | None) -> Select[Any] | None:
+    """``(record_id, rank)`` of the cases ``q`` finds, or None when there is no ``q``: by the case's own text, or
+    by the name or alias of a person who takes part in it, each case once, with the better of its ranks.
+
+    People are reached at query time through `Participant` and `Person`, ORM entities the viewer's loader
+    criteria filter (app/visibility.py), never through the case's own index entry: that entry is shared by
+    every viewer, so a restricted participation, a restricted person, or a case the viewer cannot see must
+    not put a name there. The public finds no case by such a name, exactly as by a name nobody has.
+    """
+    own = search.matches(session, "case", q)
+    if own is None:
+        return None
+    people = search.matches(session, "person", q)
+    assert people is not None
+    named = people.subquery("named")
+    through_people = (
+        select(Participant.case_id.label("record_id"), named.c.rank)
+        .join(named, named.c.record_id == Participant.person_id)
+        .join(Person, Person.id == Participant.person_id)
+    )
+    found = union_all(own, through_people).subquery("found")
+    return select(found.c.record_id, func.max(found.c.rank).label("rank")).group_by(found.c.record_id)
 
 
 # Participants

@@ -24,13 +24,12 @@ from app.auth.roles import Viewer
 from app.cases.embedding import Include, case_with_records
 from app.cases.models import Case, Participant
 from app.cases.schemas import CaseStatus
-from app.cases.service import CASE_SORTING, cases_query
+from app.cases.service import CASE_SORTING, case_matches, cases_query
 from app.db import ID_LENGTH, SessionDep
 from app.errors import AppError
 from app.pagination import PageParams, by_rank, fetch_page
 from app.people.models import Person
 from app.schemas import CountryCode
-from app.search import service as search
 from app.web import humanize
 from app.web.casepage import CasePage, country_name
 from app.web.security import BROWSER_HEADERS, PAGE_CSP
@@ -139,7 +138,7 @@ async def cases_page(
     try:
         stmt = cases_query(country=country, status=[CaseStatus(status)] if status else None)
         keys = CASE_SORTING.keys("title")
-        found = search.matches(session, "case", q)
+        found = case_matches(session, q)
         if found is not None:
             matches = found.subquery("matches")
             stmt = stmt.join(matches, matches.c.record_id == Case.id)
