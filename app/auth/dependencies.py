@@ -8,11 +8,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.auth.roles import ANONYMOUS, Role, Viewer
 from app.auth.service import viewer_for
-from app.db import SessionDep
+from app.db import WRITE_METHODS, SessionDep
 from app.errors import Forbidden, Unauthorized
 
 bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer ct_...`.")
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 async def current_viewer(
