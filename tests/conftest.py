@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -84,16 +85,48 @@ def settings(database: Database) -> Settings:
     return Settings(database_url=database.url, auto_migrate=False, rate_limit_per_address="", rate_limit_per_token="")
 
 
+# Building an app costs about half a second (FastAPI analyses every route's dependencies), so the suite
+# builds one per configuration and reuses it: a test only swaps in its own sessionmaker. An app that
+# keeps counters of its own (rate limits) is built fresh for each client, since tests count on them.
+_apps: dict[str, FastAPI] = {}
+
+
+def _keeps_no_counters(settings: Settings) -> bool:
+    return not settings.rate_limit_per_address and not settings.rate_limit_per_token
+
+
+@asynccontextmanager
+async def app_for(settings: Settings) -> AsyncIterator[FastAPI]:
+    if not _keeps_no_counters(settings):
+        app = create_app(settings)
+        try:
+            yield app
+        finally:
+            await app.state.engine.dispose()
+        return
+    key = settings.model_dump_json()
+    if key not in _apps:
+        _apps[key] = create_app(settings)
+    yield _apps[key]
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def _dispose_shared_apps() -> AsyncIterator[None]:
+    yield
+    for app in _apps.values():
+        await app.state.engine.dispose()
+    _apps.clear()
+
+
 @asynccontextmanager
 async def _http_client(settings: Settings, connection: AsyncConnection, token: str | None):
-    app = create_app(settings)
-    # Each request's session commits into a savepoint of the test's transaction.
-    app.state.sessionmaker = make_sessionmaker(connection, join_transaction_mode="create_savepoint")
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with httpx.AsyncClient(transport=transport, base_url="http://casetrack.test", headers=headers) as http:
-        yield http
-    await app.state.engine.dispose()
+    async with app_for(settings) as app:
+        # Each request's session commits into a savepoint of the test's transaction.
+        app.state.sessionmaker = make_sessionmaker(connection, join_transaction_mode="create_savepoint")
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with httpx.AsyncClient(transport=transport, base_url="http://casetrack.test", headers=headers) as http:
+            yield http
 
 
 async def make_token(connection: AsyncConnection, role: Role, name: str | None = None) -> str:
@@ -134,3 +167,18 @@ async def client_as(settings: Settings, connection: AsyncConnection) -> AsyncIte
 def statements(database: Database) -> StatementCounter:
     """``with statements.count() as executed:`` collects every SQL statement the block runs."""
     return database.counter
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Tests that say how much they ran (a ``record_property("ran", ...)``) have it printed at the end."""
+    lines = [
+        f"{report.nodeid}: {value}"
+        for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", [])
+        if report.when == "call"
+        for name, value in report.user_properties
+        if name == "ran"
+    ]
+    if lines:
+        terminalreporter.section("how much was run")
+        for line in lines:
+            terminalreporter.write_line(line)

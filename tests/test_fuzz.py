@@ -41,6 +41,9 @@ MAX_EXAMPLES = 20
 # Stateful: scenarios, and calls in each.
 STATEFUL_SCENARIOS = 100
 STATEFUL_STEPS = 10
+# A stateful run may end before STATEFUL_SCENARIOS (see FlakyStrategyDefinition below); below these it fails.
+MIN_STATEFUL_SCENARIOS = 20
+MIN_STATEFUL_OPERATIONS = 20
 
 FUZZ_SETTINGS = hypothesis.settings(
     max_examples=MAX_EXAMPLES,
@@ -191,13 +194,20 @@ def test_every_operation(case: schemathesis.Case, fuzz_target: FuzzTarget) -> No
     case.call_and_validate(app=fuzz_target.app, headers=fuzz_target.headers)
 
 
-def test_stateful_sequences(fuzz_target: FuzzTarget) -> None:
+def test_stateful_sequences(fuzz_target: FuzzTarget, record_property: Any) -> None:
     failures: list[FailureGroup] = []
+    ran = StatefulRun()
 
     class Scenarios(schema.as_state_machine()):  # type: ignore[misc]
         rule_order_seed = CONFIG.seed  # which operations start scenarios, as the CLI shuffles them
 
+        def setup(self) -> None:
+            ran.scenarios += 1
+            super().setup()
+
         def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+            ran.calls += 1
+            ran.operations.add(f"{case.method} {case.path}")
             return {"app": fuzz_target.app, "headers": fuzz_target.headers}
 
         def validate_response(
@@ -231,3 +241,19 @@ def test_stateful_sequences(fuzz_target: FuzzTarget) -> None:
         # found something: a check failure seen on the way still fails the test.
         if failures:
             raise failures[0] from None
+    finally:
+        # What the run covered goes into the report (pytest's terminal summary prints it), and a run cut
+        # short before it covered enough fails instead of passing quietly.
+        record_property("ran", f"stateful fuzz on {fuzz_target.name}: {ran}")
+    assert ran.scenarios >= MIN_STATEFUL_SCENARIOS, f"only {ran}"
+    assert len(ran.operations) >= MIN_STATEFUL_OPERATIONS, f"only {ran}"
+
+
+@dataclass
+class StatefulRun:
+    scenarios: int = 0
+    calls: int = 0
+    operations: set[str] = field(default_factory=set)
+
+    def __str__(self) -> str:
+        return f"{self.scenarios} scenarios, {self.calls} calls, {len(self.operations)} distinct operations"

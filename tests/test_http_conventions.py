@@ -17,7 +17,7 @@ from app.auth.roles import Role
 from app.config import Settings
 from app.db import make_sessionmaker
 from app.main import create_app
-from tests.conftest import make_token
+from tests.conftest import app_for, make_token
 from tests.helpers import API, make_case, make_person, post
 from tests.test_auth import World, make_world
 
@@ -27,16 +27,13 @@ FRONTEND = "https://frontend.example"
 @asynccontextmanager
 async def client_for(settings: Settings, connection: AsyncConnection) -> AsyncIterator[httpx.AsyncClient]:
     """A client of an app built with ``settings``, writing into the test's transaction (as conftest's does)."""
-    app = create_app(settings)
-    app.state.sessionmaker = async_sessionmaker(
-        bind=connection, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
-    )
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    try:
+    async with app_for(settings) as app:
+        app.state.sessionmaker = async_sessionmaker(
+            bind=connection, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
+        )
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://casetrack.test") as http_client:
             yield http_client
-    finally:
-        await app.state.engine.dispose()
 
 
 @pytest.fixture
@@ -290,9 +287,14 @@ async def body_recording_client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An admin client whose app's response body bytes are appended to ``sent``: httpx's ASGI transport
     drops the body of a HEAD answer itself, as a real server does, so only this sees what the app sent."""
-    app = create_app(settings)
-    app.state.sessionmaker = make_sessionmaker(connection, join_transaction_mode="create_savepoint")
+    async with app_for(settings) as app:
+        app.state.sessionmaker = make_sessionmaker(connection, join_transaction_mode="create_savepoint")
+        async with _recording_client(app, token, sent) as http:
+            yield http
 
+
+@asynccontextmanager
+async def _recording_client(app: Any, token: str, sent: list[bytes]) -> AsyncIterator[httpx.AsyncClient]:
     async def recording(scope: Scope, receive: Receive, send: Send) -> None:
         async def record(message: Message) -> None:
             if message["type"] == "http.response.body":
@@ -303,11 +305,8 @@ async def body_recording_client(
 
     transport = httpx.ASGITransport(app=recording, raise_app_exceptions=False)
     headers = {"Authorization": f"Bearer {token}"}
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://casetrack.test", headers=headers) as http:
-            yield http
-    finally:
-        await app.state.engine.dispose()
+    async with httpx.AsyncClient(transport=transport, base_url="http://casetrack.test", headers=headers) as http:
+        yield http
 
 
 async def test_head_answers_as_get_does_on_every_get_route(settings: Settings, connection: AsyncConnection) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.config import Settings
 from app.db import make_sessionmaker
-from app.main import create_app
+from tests.conftest import app_for
 from tests.helpers import API, assert_problem, make_case, make_organization, make_person, make_source, post
 
 Body = dict[str, Any]
@@ -66,15 +66,12 @@ async def client_with(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A client of an app built with other settings, sending the same token as ``like`` and writing into
     the test's transaction (as conftest's clients do)."""
-    app = create_app(settings)
-    app.state.sessionmaker = make_sessionmaker(connection, join_transaction_mode="create_savepoint")
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    headers = {"Authorization": like.headers["Authorization"]}
-    try:
+    async with app_for(settings) as app:
+        app.state.sessionmaker = make_sessionmaker(connection, join_transaction_mode="create_savepoint")
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        headers = {"Authorization": like.headers["Authorization"]}
         async with httpx.AsyncClient(transport=transport, base_url=str(like.base_url), headers=headers) as http:
             yield http
-    finally:
-        await app.state.engine.dispose()
 
 
 def timestamp(value: str) -> dt.datetime:
