@@ -90,15 +90,25 @@ async def test_one_json_log_line_per_request_without_token_or_body(client, acces
     assert case["id"] not in everything  # path templates, not raw ids
 
 
+def _sample(metrics: str, name: str) -> float:
+    """The value of one sample in a Prometheus text exposition (0 when it is not there yet)."""
+    for line in metrics.splitlines():
+        if line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
 async def test_metrics_count_requests_per_route_and_status(client) -> None:
+    ok = 'casetrack_http_requests_total{method="GET",route="/api/v1/cases/{case_id}",status="200"}'
+    missing = 'casetrack_http_requests_total{method="GET",route="/api/v1/cases/{case_id}",status="404"}'
+    # The app may have served other tests already: its counters move by exactly these requests.
+    before = (await client.get("/metrics")).text
     case = await make_case(client)
     await client.get(f"{API}/cases/{case['id']}")
     await client.get(f"{API}/cases/{case['id']}")
     await client.get(f"{API}/cases/nope")
     text = (await client.get("/metrics")).text
-    ok = 'casetrack_http_requests_total{method="GET",route="/api/v1/cases/{case_id}",status="200"} 2.0'
-    missing = 'casetrack_http_requests_total{method="GET",route="/api/v1/cases/{case_id}",status="404"} 1.0'
-    assert ok in text
-    assert missing in text
+    assert _sample(text, ok) - _sample(before, ok) == 2
+    assert _sample(text, missing) - _sample(before, missing) == 1
     assert "casetrack_http_request_duration_seconds_bucket" in text
     assert "casetrack_db_pool_connections_in_use" in text
