@@ -9,22 +9,29 @@ have been refused with 412, and nothing may fail with 5xx.
 
 A separate test checks that a write is committed before its answer leaves the server (the session is
 committed by a dependency with scope="function"); on SQLite, write transactions begin IMMEDIATE so
-concurrent writers queue on the lock instead of failing.
+concurrent writers queue on the lock instead of failing, and a writer that waited for the lock longer
+than SQLite's busy timeout is answered 503 with Retry-After, never 500 (docs/deployment.md).
 """
 
 import asyncio
 import re
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
 from starlette.types import Message, Receive, Scope, Send
 
+from app.auth.roles import Role
 from app.config import Settings
 from app.db import make_engine
 from app.main import create_app
+from tests.databases import migrate_with_token, throwaway_database
 from tests.helpers import API, assert_problem
 from tests.servers import Deployment, deployed, server_errors
 
@@ -229,3 +236,61 @@ async def test_concurrent_read_modify_write_loses_no_update(
         assert final.json()["term_months"] == INITIAL_TERM + len(acknowledged)
         assert final.json()["version"] == expected_version
         assert version_in(final.headers["etag"]) == expected_version
+
+
+# Another process holds SQLite's write lock (BEGIN IMMEDIATE) until its standard input closes.
+HOLD_THE_WRITE_LOCK = """
+import sqlite3, sys
+connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+connection.execute("BEGIN IMMEDIATE")
+print("holding", flush=True)
+sys.stdin.read()
+connection.execute("ROLLBACK")
+"""
+
+
+async def test_a_writer_that_waited_past_the_busy_timeout_gets_503_with_retry_after(tmp_path: Path) -> None:
+    """On SQLite a write waits for the write lock up to the busy timeout (30 s in app/db.py; 0.2 s here, so
+    the test does not wait half a minute), then is refused with a 503 problem and Retry-After, not a 500;
+    once the lock is free, the same write succeeds."""
+    async with throwaway_database("sqlite", tmp_path) as url:
+        settings = Settings(database_url=url, auto_migrate=False, rate_limit_per_address="", rate_limit_per_token="")
+        token = await migrate_with_token(settings, "editor", Role.editor)
+        app = create_app(settings)
+
+        @event.listens_for(app.state.engine.sync_engine, "connect")
+        def _short_busy_timeout(dbapi_connection: Any, record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA busy_timeout=200")
+            cursor.close()
+
+        holder = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            HOLD_THE_WRITE_LOCK,
+            make_url(url).database,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        assert holder.stdin is not None and holder.stdout is not None
+        try:
+            assert (await holder.stdout.readline()).strip() == b"holding"
+            transport = httpx.ASGITransport(app=app)
+            headers = {"Authorization": f"Bearer {token}"}
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://casetrack.test", headers=headers
+            ) as http:
+                refused = await http.post(f"{API}/people", json={"name": "Vladimir Kozlov"})
+                assert_problem(refused, 503)
+                assert int(refused.headers["retry-after"]) >= 1
+                assert (await http.get(f"{API}/people")).status_code == 200  # readers are not blocked (WAL)
+
+                holder.stdin.close()
+                assert await asyncio.wait_for(holder.wait(), SETTLE_TIMEOUT) == 0
+                created = await http.post(f"{API}/people", json={"name": "Vladimir Kozlov"})
+                assert created.status_code == 201, created.text
+        finally:
+            if holder.returncode is None:
+                holder.kill()
+                await holder.wait()
+            await app.state.engine.dispose()
