@@ -174,3 +174,17 @@ def test_every_readme_shell_block_runs_against_a_live_server(
     )
     assert tokens.returncode == 0, tokens
     assert any(line.split("\t")[1:2] == ["editor"] for line in tokens.stdout.splitlines()), tokens.stdout
+
+
+def test_the_readme_cites_the_demo_article_as_the_demo_source_record_does() -> None:
+    from app.demo import SOURCES
+
+    article = dict(SOURCES)["article"]
+    readme = README.read_text(encoding="utf-8")
+    for field in ("title", "publisher", "url"):
+        assert article.get(field), f"the demo's article source has no {field}"
+        assert article[field] in readme, f"README.md does not cite the article's {field}: {article[field]!r}"
+    # The project depends on no file outside its tree (the article's text is not shipped).
+    root = README.parent
+    for path in [README, *sorted((root / "app").rglob("*.py"))]:
+        assert "shared/seed" not in path.read_text(encoding="utf-8"), path
