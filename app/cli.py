@@ -5,6 +5,7 @@ import contextlib
 import itertools
 import os
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -37,19 +38,21 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
-async def _migrate_and_demo(settings: Settings, demo: bool, report: bool = False) -> int:
+async def _migrate_and_demo(settings: Settings, demo: bool, report: bool = False, progress: bool = True) -> int:
     from app.db import make_engine, make_sessionmaker
     from app.demo import load_demo
     from app.migrate import upgrade_engine
 
     engine = make_engine(settings)
     try:
-        with Meter("Migrating", unit="revisions") as meter:
+        meter = Meter("Migrating", unit="revisions") if progress else contextlib.nullcontext(None)
+        with meter:
 
             def applied(step: str) -> None:
                 if report:
                     typer.echo(f"casetrack: applied {step}", err=True)
-                meter.advance()
+                if isinstance(meter, Meter):
+                    meter.advance()
 
             await upgrade_engine(engine, on_step=applied)
         if not demo:
@@ -102,18 +105,25 @@ def demo() -> None:
 @cli.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0 for every interface)."),
-    port: int = typer.Option(8000, help="Port to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on (0: any free port; the line printed names it)."),
     workers: int = typer.Option(1, min=1, help="Worker processes; each holds its own database pool."),
     with_demo: bool = typer.Option(False, "--demo", help="Load the demo case first (if not loaded yet)."),
 ) -> None:
-    """Run the HTTP API (docs at /docs, schema at /openapi.json)."""
+    """Run the HTTP API (docs at /docs, schema at /openapi.json).
+
+    Prints one plain line on standard output (where it serves, what it loaded, which database); the log
+    is JSON lines on standard error."""
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from app.demo import CASE
+    from app.observability import configure_logging
 
     settings = _settings()
-    if with_demo or settings.migrate_on_start:
-        _run(lambda: _migrate_and_demo(settings, demo=with_demo))
+    # The log is JSON lines from here on, in this process too (with several workers, it is their supervisor).
+    configure_logging(settings.log_level)
     # Logging is ours (JSON lines with request ids, set up by create_app); uvicorn's access log would repeat it.
-    uvicorn.run(
+    config = uvicorn.Config(
         "app.main:create_server_app",
         factory=True,
         host=host,
@@ -122,6 +132,59 @@ def serve(
         log_config=None,
         access_log=False,
     )
+    sock = _listen(host, port, config.backlog)  # first: a port in use stops the command before any database work
+    loaded = ""
+    if with_demo or settings.migrate_on_start:
+        created = _run(lambda: _migrate_and_demo(settings, demo=with_demo, progress=False))
+        if with_demo:
+            loaded = f" (demo case {'loaded' if created else 'already there'}: {CASE['title']})"
+    line = f"casetrack: serving {_url_to_open(host, sock.getsockname()[1])}{loaded} — database {_database(settings)}"
+    typer.echo(line + (f" — {workers} worker processes" if workers > 1 else ""))
+    sys.stdout.flush()
+    try:
+        if workers > 1:
+            Multiprocess(config, sockets=[sock]).run()
+        else:
+            server = uvicorn.Server(config)
+            server.run(sockets=[sock])
+            if not server.started:
+                raise typer.Exit(1)  # the app did not start: the log says why
+    except KeyboardInterrupt:
+        pass
+
+
+def _listen(host: str, port: int, backlog: int) -> socket.socket:
+    """The listening socket, bound and listening before the line that names it is printed (a request
+    made at once waits for the workers instead of being refused); shared by every worker process."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family=family, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(backlog)
+    except OSError as exc:
+        sock.close()
+        _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", 1)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _url_to_open(host: str, port: int) -> str:
+    if host in ("0.0.0.0", ""):
+        return f"http://127.0.0.1:{port}/ (every interface)"
+    if host == "::":
+        return f"http://[::1]:{port}/ (every interface)"
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+def _database(settings: Settings) -> str:
+    """The database URL without its password; a SQLite path made absolute."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url)
+    if settings.is_sqlite and url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+        url = url.set(database=str(Path(url.database).resolve()))
+    return url.render_as_string(hide_password=True)
 
 
 def _fail(message: str, code: int) -> NoReturn:

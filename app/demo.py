@@ -63,9 +63,11 @@ SOURCES: list[tuple[str, dict[str, Any]]] = [
         "article",
         {
             "title": "Kazakhstan: Jailed Opposition Leader Refused Parole",
+            "publisher": "Eurasianet",
+            "url": "https://eurasianet.org/s/kazakhstan-jailed-opposition-leader-refused-parole",
             "published_on": "2015-12?",
-            "note": "The seed article shipped with casetrack. Its text names no publisher, address or year; "
-            "the date is inferred from the events it reports.",
+            "note": "Reports the parole hearing of December 8. The article names no year and the copy the demo was "
+            "made from no date: the month of publication is inferred from the events it reports.",
         },
     ),
     (

@@ -11,6 +11,7 @@ from asgi_correlation_id import CorrelationIdFilter, CorrelationIdMiddleware
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -37,6 +38,8 @@ def configure_logging(level: str = "INFO") -> None:
         JsonFormatter(
             "%(asctime)s %(levelname)s %(name)s %(message)s %(correlation_id)s",
             rename_fields={"asctime": "time", "levelname": "level", "correlation_id": "request_id"},
+            # Uvicorn adds the same message with terminal colour codes: a JSON line keeps the plain one.
+            reserved_attrs=[*RESERVED_ATTRS, "color_message"],
         )
     )
     for old in [h for h in root.handlers if isinstance(h, logging.StreamHandler) and h.name != "casetrack-json"]:
