@@ -1,5 +1,7 @@
 """GET /api/v1/cases/{id}/timeline: every dated record of a case, in order, through the HTTP API."""
 
+import csv
+import io
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -542,6 +544,43 @@ async def test_an_open_interval_is_refused_so_every_item_has_an_end(client: http
     response = await client.post(f"{API}/cases/{case}/events", json=body)
     assert_problem(response, 422, "open-ended")
     assert await get_timeline(client, case) == []
+
+
+async def test_every_output_lists_the_items_in_the_timelines_order(client: httpx.AsyncClient) -> None:
+    # The order is decided once, in the timeline service: CSV, TimelineJS, the SVG, the case page's
+    # chronology and the hearings' calendar feed (hearings only) follow it.
+    case = (await make_case(client))["id"]
+    lawyer = (await make_person(client, "Aiman Umarova"))["id"]
+    await post(client, f"/cases/{case}/hearings", {"kind": "trial", "date": "2015"})
+    await post(client, f"/cases/{case}/events", {"kind": "statement", "date": "2015-12-08", "title": "Speech"})
+    await post(client, f"/cases/{case}/hearings", {"kind": "parole", "date": "2015-12-08?"})
+    await post(client, f"/cases/{case}/outcomes", {"kind": "parole_denied", "date": "2015-12-08"})
+    await post(client, f"/cases/{case}/hearings", {"kind": "appeal", "date": "2015-06-01"})
+    body = {"person_id": lawyer, "role": "lawyer", "since": "2015", "until": "2015-06-01"}
+    await post(client, f"/cases/{case}/participants", body)
+    items = await get_timeline(client, case)
+    assert [i["title"] for i in items] == [
+        "Appeal hearing",
+        "Parole hearing",
+        "Speech",
+        "Parole denied",
+        "Trial hearing",  # 2015: by the end of the year; entered before the role
+        "Aiman Umarova: lawyer from here on",
+        "Aiman Umarova: no longer lawyer",
+    ]
+    anchors = [f"item-{i['type']}-{i['id']}" + (f"-{i['phase']}" if i["phase"] else "") for i in items]
+
+    csv_text = (await client.get(f"{API}/cases/{case}/timeline", params={"format": "csv"})).text
+    assert [row["id"] for row in csv.DictReader(io.StringIO(csv_text))] == [i["id"] for i in items]
+    slides = (await client.get(f"{API}/cases/{case}/timeline", params={"format": "timelinejs"})).json()["events"]
+    assert [f"item-{s['unique_id']}" for s in slides] == anchors
+    svg = (await client.get(f"{API}/cases/{case}/timeline.svg")).text
+    assert re.findall(r'data-id="([0-9a-f]{32})"', svg) == [i["id"] for i in items]
+    page = (await client.get(f"/cases/{case}")).text
+    assert re.findall(r'<li class="item [^"]*" id="([^"]+)"', page) == anchors
+    feed = (await client.get(f"{API}/cases/{case}/hearings.ics")).text
+    hearings = [i["id"] for i in items if i["type"] == "hearing"]
+    assert re.findall(r"UID:([0-9a-f]{32})@", feed) == hearings, feed
 
 
 async def test_empty_case_has_an_empty_timeline(client: httpx.AsyncClient) -> None:
