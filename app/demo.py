@@ -271,7 +271,8 @@ OUTCOMES: list[tuple[str, dict[str, Any]]] = [
             "date": "2012?",
             "person_id": KOZLOV,
             "summary": "Found guilty of inciting violence in Zhanaozen and of seeking to use the unrest to "
-            "overthrow the President. The article gives no date; about 2012, from the sentence.",
+            "overthrow the President. The article gives no date; assumed about 2012, after the detention the sentence "
+            "counts from (see the sentence).",
         },
     ),
     (

@@ -583,6 +583,23 @@ async def test_every_output_lists_the_items_in_the_timelines_order(client: httpx
     assert re.findall(r"UID:([0-9a-f]{32})@", feed) == hearings, feed
 
 
+async def test_the_rule_is_in_the_endpoints_openapi_description(anonymous: httpx.AsyncClient) -> None:
+    document = (await anonymous.get("/openapi.json")).json()
+    description = document["paths"][f"{API}/cases/{{case_id}}/timeline"]["get"]["description"]
+    for clause in (
+        "placed by the *latest* day its date allows",
+        "an interval `A/B` sorts at the last day of `B`",
+        "`?`, `~` and `%` neither widen nor move a date",
+        "Open intervals (`2015-12/..`) are not accepted",
+        "the earlier earliest possible day first",
+        "`hearing`, `participant`, `charge`, `event`, `outcome`, `sentence`",
+        "the order the records were entered, then the id",
+        "A role's end is placed no earlier than its start",
+        "`order=desc` is the exact reverse",
+    ):
+        assert clause in description, clause
+
+
 async def test_empty_case_has_an_empty_timeline(client: httpx.AsyncClient) -> None:
     case = await make_case(client)
     assert await get_timeline(client, case["id"]) == []
