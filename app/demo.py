@@ -1,9 +1,12 @@
 """The model case, from the seed article "Kazakhstan: Jailed Opposition Leader Refused Parole".
 
 Every fact in the article is here, each citing the article (and the Facebook posts it quotes).
-What the article does not say is not invented: the year of "December 8" and of "since summer", and
-the start of the sentence, are inferred (half of a 7.5-year term served by the application, so the
-term began around 2012) and marked uncertain (``?``) or approximate (``~``) in EDTF; the notes say so.
+What the article does not say is not invented: the year of "December 8" and of "since summer" is the
+year the article was published, marked uncertain (``?``). The start of the sentence is derived from
+what the article does say: he applied for parole after serving half of his 7.5-year term (45 months),
+before the hearing of December 8, for violence in 2011; so the term began between 2011 and 7 March
+2012 (``2011/2012-03-07?``), and the application falls between the first day half of it may have run
+and the day before the hearing. The notes say so.
 
 Ids are derived from fixed keys, so loading twice changes nothing.
 """
@@ -31,7 +34,7 @@ from app.sources.schemas import SourceCreate
 from app.writes import finish
 
 NAMESPACE = uuid.UUID("6b1f7d1e-3c55-4c1b-9a57-0000000c0a5e")
-INFERRED = "The article gives no year; inferred from the sentence (half of 7.5 years served by the application)."
+INFERRED = "The article gives no year; 2015 is the year the article was published."
 
 
 def demo_id(key: str) -> str:
@@ -234,10 +237,14 @@ SENTENCES: list[tuple[str, dict[str, Any]]] = [
             "kind": "imprisonment",
             "term_months": 90,
             "parole_fraction": 0.5,
-            "start_date": "2012~",
+            "start_date": "2011/2012-03-07?",
             "facility_id": PRISON,
-            "note": "Seven and a half years; parole may be sought after half. The start is not in the article: "
-            "half the term had been served by the parole application of December 2015, so about 2012.",
+            "note": "Seven and a half years (90 months); parole may be sought after half (45 months). The start "
+            "is not in the article; it is derived from what the article says. He applied for parole after "
+            "serving half the term, and applied before the hearing of 8 December 2015, so the term began no "
+            "later than 7 March 2012 (45 months before 7 December 2015; uncertain as that year is); it "
+            "counts from his detention, which cannot precede the Zhanaozen violence of 2011 he was jailed "
+            "for. Parole may thus be sought from between 1 October 2014 and 7 December 2015.",
         },
     ),
 ]
@@ -266,7 +273,8 @@ OUTCOMES: list[tuple[str, dict[str, Any]]] = [
             "date": "2012?",
             "person_id": KOZLOV,
             "summary": "Found guilty of inciting violence in Zhanaozen and of seeking to use the unrest to "
-            "overthrow the President. The article gives no date; about 2012, from the sentence.",
+            "overthrow the President. The article gives no date; assumed about 2012, after the detention the sentence "
+            "counts from (see the sentence).",
         },
     ),
     (
@@ -344,9 +352,11 @@ EVENTS: list[tuple[str, dict[str, Any]]] = [
         "e-filing",
         {
             "kind": "filing",
-            "date": "2015?",
+            "date": "2014-10/2015-12-07?",
             "title": "Kozlov applies for parole",
-            "description": "He exercised his legal right to seek parole after serving half of his term.",
+            "description": "He exercised his legal right to seek parole after serving half of his term. The article "
+            "gives no date: after half the term could have run (from October 2014, see the sentence) and "
+            "before the hearing of December 8.",
             "person_ids": [KOZLOV],
         },
     ),

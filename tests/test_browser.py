@@ -324,7 +324,8 @@ def test_case_page_in_a_browser(browser: DevTools, server: str) -> None:
         " earliest: li.dataset.earliest, latest: li.dataset.latest, top: li.getBoundingClientRect().top}))"
     )
     assert [r["id"].split("-")[2] for r in rows] == [i["id"] for i in timeline]
-    assert [r["earliest"] for r in rows] == sorted(r["earliest"] for r in rows)
+    # (the timeline's rule: by the latest possible day, then the earliest)
+    assert [(r["latest"], r["earliest"]) for r in rows] == sorted((r["latest"], r["earliest"]) for r in rows)
     assert all(a["top"] < b["top"] for a, b in zip(rows, rows[1:], strict=False)), rows
     # The drawn timeline: marks further right for later dates, ranges drawn with a width.
     # (A day is a dot centred on it, a range a hatched bar from its earliest day.)

@@ -7,7 +7,7 @@ calendar, timestamps without their offset, numbers no column can hold, text no d
 
 Every test runs on SQLite and on PostgreSQL. Forged cursors are built the way the service builds
 its own: base64url of compact JSON, ``{"o": <order>, "v": [<sort values>]}`` for lists and
-``[earliest, latest, rank, recorded, id, phase]`` for a timeline.
+``[2, latest, earliest, rank, recorded, id, phase]`` for a timeline (2: the cursor's version).
 """
 
 import base64
@@ -237,12 +237,21 @@ async def timeline_case(client: httpx.AsyncClient) -> str:
 
 
 def timeline_cursor(recorded: Any = "2020-01-01T00:00:00+00:00", rank: Any = 0, phase: Any = 0) -> str:
-    return forged(["2015-01-01", "2015-01-01", rank, recorded, "x", phase])
+    return forged([2, "2015-01-01", "2015-01-01", rank, recorded, "x", phase])
 
 
 async def refused_cursor(http: httpx.AsyncClient, path: str, cursor: str, **params: Any) -> None:
     response = await http.get(f"{API}{path}", params={**params, "cursor": cursor})
     assert_problem(response, 400, "cursor")
+
+
+async def test_a_well_formed_timeline_cursor_is_a_page_and_one_of_the_old_form_a_400(client: httpx.AsyncClient) -> None:
+    # The forgeries below differ from a real position in one value each: this one, in none.
+    case = await timeline_case(client)
+    response = await client.get(f"{API}/cases/{case}/timeline", params={"limit": 1, "cursor": timeline_cursor()})
+    assert response.status_code == 200, response.text
+    old_form = forged(["2015-01-01", "2015-01-01", 0, "2020-01-01T00:00:00+00:00", "x", 0])  # before version 2
+    await refused_cursor(client, f"/cases/{case}/timeline", old_form, limit=1)
 
 
 async def test_a_timestamp_that_is_before_year_1_in_utc_is_400(client: httpx.AsyncClient) -> None:
@@ -308,7 +317,7 @@ async def test_text_no_database_can_hold_is_400(client: httpx.AsyncClient) -> No
         await refused_cursor(
             client,
             f"/cases/{case}/timeline",
-            forged(["2015-01-01", "2015-01-01", 0, "2020-01-01T00:00:00+00:00", text, 0]),
+            forged([2, "2015-01-01", "2015-01-01", 0, "2020-01-01T00:00:00+00:00", text, 0]),
             limit=1,
         )
 

@@ -124,11 +124,33 @@ async def test_sentence(client: httpx.AsyncClient, loaded: int) -> None:
     assert sentence["term_months"] == 90  # seven and a half years
     assert sentence["parole_fraction"] == 0.5
     assert sentence["facility_id"] == demo.PRISON
-    # The start is inferred and marked approximate; the derived parole date is consistent with the article:
-    # he could apply (half the term served) no later than the hearing of December 8.
-    assert sentence["start_date"].endswith("~")
-    assert sentence["parole_eligible_on_earliest"] is not None
-    assert dt.date.fromisoformat(sentence["parole_eligible_on_earliest"]) <= dt.date(2015, 12, 8)
+    # The article gives no start: it is derived from what the article says (see the next test), and the
+    # sentence's note says how.
+    assert sentence["start_date"] == "2011/2012-03-07?"
+    assert "45 months" in sentence["note"] and "8 December 2015" in sentence["note"]
+
+
+async def test_parole_eligibility_precedes_the_application_and_the_hearing(
+    client: httpx.AsyncClient, loaded: int
+) -> None:
+    # The article: he applied for parole after serving half of his 7.5-year term, and the application was
+    # heard (and rejected) on December 8. So half the term had run before he applied, and he applied
+    # before the hearing; the full term had not run (he remains behind bars).
+    [sentence] = await items(client, f"/cases/{demo.CASE_ID}/sentences")
+    [hearing] = await items(client, f"/cases/{demo.CASE_ID}/hearings")
+    [filing] = [e for e in await items(client, f"/cases/{demo.CASE_ID}/events") if e["kind"] == "filing"]
+    eligible_by = dt.date.fromisoformat(sentence["parole_eligible_on_latest"])
+    applied_by = dt.date.fromisoformat(filing["date_latest"])
+    heard_on = dt.date.fromisoformat(hearing["date_earliest"])
+    assert eligible_by <= applied_by < heard_on
+    assert dt.date.fromisoformat(filing["date_earliest"]) == dt.date.fromisoformat(
+        sentence["parole_eligible_on_earliest"]
+    )
+    assert (sentence["parole_eligible_on_earliest"], sentence["parole_eligible_on_latest"]) == (
+        "2014-10-01",
+        "2015-12-07",
+    )
+    assert dt.date.fromisoformat(sentence["ends_on_earliest"]) > heard_on
 
 
 async def test_parole_hearing_and_its_outcome(client: httpx.AsyncClient, loaded: int) -> None:
@@ -199,14 +221,50 @@ async def test_every_fact_cites_the_article(client: httpx.AsyncClient, loaded: i
     assert demo.UMAROVA_POSTS in hearing["source_ids"]
 
 
+# The demo's timeline, in the order the rule gives (latest possible day first, then earliest day, then
+# hearing, participant, charge, event, outcome, sentence, then the order of entry), written out by hand:
+DEMO_STORY = [
+    "Kozlov's party offers support to striking oil workers",  # 2011
+    "Oil-sector strike in Zhanaozen turns violent: 15 civilians killed",  # 2011, entered after the support
+    "Sentence begins: 90 months of imprisonment",  # 2011/2012-03-07?: the term counts from detention
+    "Convicted",  # 2012?
+    "Sentenced",  # 2012?, entered after the conviction
+    "Placed on a stricter detention regime",  # summer 2015
+    "Kozlov applies for parole",  # 2014-10/2015-12-07?: before the hearing
+    "Parole hearing at Jail outside Almaty (closed to the public)",  # 2015-12-08?: the hearing first
+    "Unnamed judge (Kozlov parole hearing): judge from here on",  # who sat at it
+    "Kozlov denies any crime at his parole hearing",  # what was said at it
+    "Lawyer complains of the judge's attitude",
+    "Parole denied",  # its outcome
+    "European Parliament resolutions on the case",  # 2012/2015-12: known only by the end of 2015-12
+    "Washington expresses concern",
+    "A United Nations rapporteur expresses concern",
+    "International human rights groups express concern",
+    "Wife unable to visit since the summer",  # 2015-22/2015-12: after its cause, the stricter regime
+    'Wife calls the hearing "a clown show and not a court"',  # 2015-12?: after the hearing it describes
+]
+
+
 async def test_timeline_tells_the_story_in_order(client: httpx.AsyncClient, loaded: int) -> None:
     timeline = (await get(client, f"/cases/{demo.CASE_ID}/timeline"))["items"]
-    assert timeline[0]["date"] == "2011"
-    kinds = [(i["type"], i["kind"]) for i in timeline]
-    assert kinds.index(("event", "detention_change")) < kinds.index(("hearing", "parole"))
-    assert kinds.index(("hearing", "parole")) < kinds.index(("outcome", "parole_denied"))
-    earliest = [i["date_earliest"] for i in timeline]
-    assert earliest == sorted(earliest)
+    assert [i["title"] for i in timeline] == DEMO_STORY
+    descending = (await get(client, f"/cases/{demo.CASE_ID}/timeline", order="desc"))["items"]
+    assert [i["title"] for i in descending] == DEMO_STORY[::-1]
+    for order in ("asc", "desc"):
+        paged: list[str] = []
+        cursor = None
+        while True:
+            page = await get(
+                client,
+                f"/cases/{demo.CASE_ID}/timeline",
+                order=order,
+                limit="2",
+                **({"cursor": cursor} if cursor else {}),
+            )
+            paged += [i["title"] for i in page["items"]]
+            if (cursor := page["next"]) is None:
+                break
+        assert paged == (DEMO_STORY if order == "asc" else DEMO_STORY[::-1])
 
 
 async def test_demo_is_searchable(client: httpx.AsyncClient, loaded: int) -> None:

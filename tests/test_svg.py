@@ -129,13 +129,14 @@ async def test_sentence_is_a_bar_from_start_to_end(anonymous: httpx.AsyncClient,
     rects = [r for r in bar.iterfind("svg:rect", NS) if r.get("class") in ("certain", "uncertain")]
     left = min(float(r.get("x", "")) for r in rects)
     right = max(float(r.get("x", "")) + float(r.get("width", "")) for r in rects)
-    # Started in 2012 (day unknown: hatched 2012), full term ended between July 1, 2019 and June 30, 2020.
-    assert left == pytest.approx(origin + per_day * ordinal("2012-01-01"), abs=0.05)
-    assert right == pytest.approx(origin + per_day * ordinal("2020-07-01"), abs=0.05)
+    # Started between 2011 and March 7, 2012 (hatched), full term ended between July 1, 2018 and
+    # September 7, 2019.
+    assert left == pytest.approx(origin + per_day * ordinal("2011-01-01"), abs=0.05)
+    assert right == pytest.approx(origin + per_day * ordinal("2019-09-08"), abs=0.05)
     assert [r.get("class") for r in rects] == ["certain", "uncertain", "uncertain"]
     parole = bar.find("svg:rect[@class='parole']", NS)
     assert parole is not None
-    assert float(parole.get("x", "")) == pytest.approx(origin + per_day * ordinal("2015-10-01"), abs=0.05)
+    assert float(parole.get("x", "")) == pytest.approx(origin + per_day * ordinal("2014-10-01"), abs=0.05)
     texts = " | ".join("".join(t.itertext()) for t in bar.iterfind("svg:text", NS))
     assert "Vladimir Kozlov: 7 years 6 months imprisonment" in texts and "parole may be sought" in texts
 

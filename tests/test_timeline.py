@@ -1,5 +1,7 @@
 """GET /api/v1/cases/{id}/timeline: every dated record of a case, in order, through the HTTP API."""
 
+import csv
+import io
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,24 +43,26 @@ class Story:
         return [self.items[name].key() for name in names]
 
 
-# The whole story in expected ascending order (each name is an item of Story.items).
+# The whole story in expected ascending order (each name is an item of Story.items), written out from the
+# rule: by the latest day a date allows, then its earliest day, then hearing, participant, charge, event,
+# outcome, sentence, then the order of entry.
 ASCENDING = [
-    "incident",  # 2011
-    "charge",  # 2011-12
-    "reaction_eu",  # 2012/2015-12: same earliest day as "2012?", vaguer, so first
-    "reaction_un",  # the same dates and kind: in the order entered
-    "convicted",  # 2012?
+    "incident",  # 2011: by 2011-12-31, from 2011-01-01
+    "charge",  # 2011-12: by the same day, but could not be earlier than December
     "defendant_since",  # 2012-01-23: a participant before a sentence on the same day
     "sentence",  # 2012-01-23
+    "convicted",  # 2012?: known only by the end of 2012, so after the day in January
     "lawyer_since",  # 2014-03
-    "filing",  # 2015: the year before its first day
     "new_year",  # 2015-01-01
-    "regime",  # 2015-22: summer before its first day
-    "visit",  # 2015-06-01
-    "lawyer_until",  # 2015-12-08?: participant, then hearing, then outcome
+    "visit",  # 2015-06-01: a day inside the summer, before the summer is over
+    "regime",  # 2015-22: by the end of August
+    "hearing",  # 2015-12-08?: the hearing first on its day
+    "lawyer_until",  # 2015-12-08?: then the participants (in the order entered)
     "judge_since",  # 2015-12-08
-    "hearing",  # 2015-12-08?
-    "denied",  # 2015-12-08?
+    "denied",  # 2015-12-08?: the outcome after the hearing
+    "reaction_eu",  # 2012/2015-12: known only by its end; the widest first among those ending 2015-12-31
+    "reaction_un",  # the same dates and kind: in the order entered
+    "filing",  # 2015: ends with the year too, but could not have been before 2015
 ]
 
 
@@ -355,10 +359,10 @@ async def test_participant_since_and_until_both_appear(client: httpx.AsyncClient
     assert [(i["phase"], i["date"]) for i in items] == [("start", "2014-03"), ("end", "2015-12-08?")]
 
 
-async def test_vaguer_date_first_on_the_same_earliest_day(client: httpx.AsyncClient, story: Story) -> None:
+async def test_a_vague_date_sorts_by_its_latest_day(client: httpx.AsyncClient, story: Story) -> None:
     order = [i["id"] for i in await get_timeline(client, story.case_id)]
-    for vague, precise in (("regime", "visit"), ("filing", "new_year"), ("reaction_eu", "convicted")):
-        assert order.index(story.items[vague].id) < order.index(story.items[precise].id), (vague, precise)
+    for before, after in (("visit", "regime"), ("new_year", "filing"), ("convicted", "reaction_eu")):
+        assert order.index(story.items[before].id) < order.index(story.items[after].id), (before, after)
 
 
 async def test_same_input_same_order_on_repeated_calls(client: httpx.AsyncClient, story: Story) -> None:
@@ -387,6 +391,213 @@ async def test_a_role_held_for_one_day_starts_before_it_ends(client: httpx.Async
     assert [i["phase"] for i in items] == ["start", "end"]
     descending = await get_timeline(client, case["id"], order="desc")
     assert [i["phase"] for i in descending] == ["end", "start"]
+
+
+# The rule, clause by clause, on small cases. Each is entered in an order the rule must undo, and read in
+# both directions (descending is the exact reverse).
+
+
+async def _titles(client: httpx.AsyncClient, case_id: str) -> list[str]:
+    ascending = [i["title"] for i in await get_timeline(client, case_id)]
+    assert [i["title"] for i in await get_timeline(client, case_id, order="desc")] == ascending[::-1]
+    return ascending
+
+
+async def _events(client: httpx.AsyncClient, *dated: tuple[str, str]) -> str:
+    """A new case with one event per (date, title), entered in the order given; returns the case id."""
+    case = (await make_case(client))["id"]
+    for date, title in dated:
+        await post(client, f"/cases/{case}/events", {"kind": "other", "date": date, "title": title})
+    return case
+
+
+async def test_a_wide_interval_sorts_by_its_end_after_a_point_inside_it(client: httpx.AsyncClient) -> None:
+    case = await _events(
+        client,
+        ("2016-01-01", "after the interval"),
+        ("2015-12-31", "on the interval's last day"),
+        ("2012/2015-12", "sometime in 2012 to 2015-12"),
+        ("2013-05-01", "a day inside the interval"),
+    )
+    assert await _titles(client, case) == [
+        "a day inside the interval",
+        "sometime in 2012 to 2015-12",  # ends on the same day as the next one, could be earlier: first
+        "on the interval's last day",
+        "after the interval",
+    ]
+
+
+async def test_since_the_summer_comes_after_the_summer(client: httpx.AsyncClient) -> None:
+    case = await _events(
+        client,
+        ("2015-22/2015-12", "unable to visit since the summer"),
+        ("2015-12", "a comment in December"),
+        ("2015-22", "stricter regime in the summer"),
+        ("2015-09-01", "a day in September"),
+    )
+    assert await _titles(client, case) == [
+        "stricter regime in the summer",
+        "a day in September",
+        "unable to visit since the summer",  # ends with December, began in the summer: before December's
+        "a comment in December",
+    ]
+
+
+async def test_a_month_a_season_and_a_year_sort_at_their_end(client: httpx.AsyncClient) -> None:
+    case = await _events(
+        client,
+        ("2015", "in 2015"),
+        ("2015-12", "in December 2015"),
+        ("2015-12-08", "on 8 December 2015"),
+        ("2015-23", "in autumn 2015"),  # September to November
+        ("2015-11-30", "on 30 November 2015"),
+        ("2015-01-01", "on 1 January 2015"),
+    )
+    assert await _titles(client, case) == [
+        "on 1 January 2015",
+        "in autumn 2015",  # ends on 30 November like the next, but could be earlier
+        "on 30 November 2015",
+        "on 8 December 2015",
+        "in 2015",
+        "in December 2015",
+    ]
+
+
+async def test_uncertain_and_approximate_dates_sort_as_their_span(client: httpx.AsyncClient) -> None:
+    # `?` (uncertain), `~` (approximate) and `%` do not widen or move a date: `2015~` spans 2015.
+    case = await _events(
+        client,
+        ("2015~", "about 2015"),
+        ("2015-12?", "December 2015, uncertain"),
+        ("2015", "in 2015"),
+        ("2015-12-08?", "8 December 2015, uncertain"),
+        ("2015-12-08", "8 December 2015"),
+        ("2015-06-01%", "1 June 2015, uncertain and approximate"),
+        ("2014~/2015-06?", "about 2014 to June 2015, uncertain"),
+    )
+    assert await _titles(client, case) == [
+        "1 June 2015, uncertain and approximate",
+        "about 2014 to June 2015, uncertain",
+        "8 December 2015, uncertain",  # the same day with or without `?`: in the order entered
+        "8 December 2015",
+        "about 2015",  # the same span as "in 2015": in the order entered
+        "in 2015",
+        "December 2015, uncertain",
+    ]
+
+
+async def test_on_one_day_the_hearing_comes_first_then_what_was_said_then_the_outcome(
+    client: httpx.AsyncClient,
+) -> None:
+    case = (await make_case(client))["id"]
+    judge = (await make_person(client, "Unnamed judge"))["id"]
+    kozlov = (await make_person(client, "Vladimir Kozlov"))["id"]
+    # Entered in the reverse of the order the rule gives; `?` on some: the same day either way.
+    await post(client, f"/cases/{case}/sentences", {"person_id": kozlov, "start_date": "2015-12-08", "term_months": 6})
+    await post(client, f"/cases/{case}/outcomes", {"kind": "sentenced", "date": "2015-12-08"})
+    await post(client, f"/cases/{case}/events", {"kind": "statement", "date": "2015-12-08", "title": "Lawyer speaks"})
+    await post(client, f"/cases/{case}/events", {"kind": "statement", "date": "2015-12-08?", "title": "He speaks"})
+    await post(client, f"/cases/{case}/charges", {"description": "Incitement", "date": "2015-12-08?"})
+    body = {"person_id": judge, "role": "judge", "since": "2015-12-08?"}
+    await post(client, f"/cases/{case}/participants", body)
+    await post(client, f"/cases/{case}/hearings", {"kind": "trial", "date": "2015-12-08?"})
+    await post(client, f"/cases/{case}/events", {"kind": "statement", "date": "2015-12", "title": "Wife comments"})
+    assert await _titles(client, case) == [
+        "Trial hearing",
+        "Unnamed judge: judge from here on",
+        "Charged: Incitement",
+        "Lawyer speaks",  # two events: in the order entered
+        "He speaks",
+        "Sentenced",
+        "Sentence begins: 6 months of imprisonment",
+        "Wife comments",  # December 2015: known only by the end of the month
+    ]
+
+
+async def test_a_role_never_ends_before_it_starts(client: httpx.AsyncClient) -> None:
+    # Held from sometime in 2015 (known by 31 December) until 1 June 2015: its end sorts with its start.
+    case = (await make_case(client))["id"]
+    lawyer = (await make_person(client, "Aiman Umarova"))["id"]
+    body = {"person_id": lawyer, "role": "lawyer", "since": "2015", "until": "2015-06-01"}
+    await post(client, f"/cases/{case}/participants", body)
+    await post(client, f"/cases/{case}/events", {"kind": "other", "date": "2015-09-01", "title": "In September"})
+    assert await _titles(client, case) == [
+        "In September",
+        "Aiman Umarova: lawyer from here on",
+        "Aiman Umarova: no longer lawyer",
+    ]
+    pages: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": "1"} | ({"cursor": cursor} if cursor else {})
+        page = (await client.get(f"{API}/cases/{case}/timeline", params=params)).json()
+        pages += [i["title"] for i in page["items"]]
+        if (cursor := page["next"]) is None:
+            break
+    assert pages == await _titles(client, case)
+
+
+async def test_an_open_interval_is_refused_so_every_item_has_an_end(client: httpx.AsyncClient) -> None:
+    # `2015-12/..` names no end: the API refuses it as a date, so the rule needs no place for it.
+    case = (await make_case(client))["id"]
+    body = {"kind": "visit", "date": "2015-12/..", "title": "Unable to visit since December"}
+    response = await client.post(f"{API}/cases/{case}/events", json=body)
+    assert_problem(response, 422, "open-ended")
+    assert await get_timeline(client, case) == []
+
+
+async def test_every_output_lists_the_items_in_the_timelines_order(client: httpx.AsyncClient) -> None:
+    # The order is decided once, in the timeline service: CSV, TimelineJS, the SVG, the case page's
+    # chronology and the hearings' calendar feed (hearings only) follow it.
+    case = (await make_case(client))["id"]
+    lawyer = (await make_person(client, "Aiman Umarova"))["id"]
+    await post(client, f"/cases/{case}/hearings", {"kind": "trial", "date": "2015"})
+    await post(client, f"/cases/{case}/events", {"kind": "statement", "date": "2015-12-08", "title": "Speech"})
+    await post(client, f"/cases/{case}/hearings", {"kind": "parole", "date": "2015-12-08?"})
+    await post(client, f"/cases/{case}/outcomes", {"kind": "parole_denied", "date": "2015-12-08"})
+    await post(client, f"/cases/{case}/hearings", {"kind": "appeal", "date": "2015-06-01"})
+    body = {"person_id": lawyer, "role": "lawyer", "since": "2015", "until": "2015-06-01"}
+    await post(client, f"/cases/{case}/participants", body)
+    items = await get_timeline(client, case)
+    assert [i["title"] for i in items] == [
+        "Appeal hearing",
+        "Parole hearing",
+        "Speech",
+        "Parole denied",
+        "Trial hearing",  # 2015: by the end of the year; entered before the role
+        "Aiman Umarova: lawyer from here on",
+        "Aiman Umarova: no longer lawyer",
+    ]
+    anchors = [f"item-{i['type']}-{i['id']}" + (f"-{i['phase']}" if i["phase"] else "") for i in items]
+
+    csv_text = (await client.get(f"{API}/cases/{case}/timeline", params={"format": "csv"})).text
+    assert [row["id"] for row in csv.DictReader(io.StringIO(csv_text))] == [i["id"] for i in items]
+    slides = (await client.get(f"{API}/cases/{case}/timeline", params={"format": "timelinejs"})).json()["events"]
+    assert [f"item-{s['unique_id']}" for s in slides] == anchors
+    svg = (await client.get(f"{API}/cases/{case}/timeline.svg")).text
+    assert re.findall(r'data-id="([0-9a-f]{32})"', svg) == [i["id"] for i in items]
+    page = (await client.get(f"/cases/{case}")).text
+    assert re.findall(r'<li class="item [^"]*" id="([^"]+)"', page) == anchors
+    feed = (await client.get(f"{API}/cases/{case}/hearings.ics")).text
+    hearings = [i["id"] for i in items if i["type"] == "hearing"]
+    assert re.findall(r"UID:([0-9a-f]{32})@", feed) == hearings, feed
+
+
+async def test_the_rule_is_in_the_endpoints_openapi_description(anonymous: httpx.AsyncClient) -> None:
+    document = (await anonymous.get("/openapi.json")).json()
+    description = document["paths"][f"{API}/cases/{{case_id}}/timeline"]["get"]["description"]
+    for clause in (
+        "placed by the *latest* day its date allows",
+        "an interval `A/B` sorts at the last day of `B`",
+        "`?`, `~` and `%` neither widen nor move a date",
+        "Open intervals (`2015-12/..`) are not accepted",
+        "the earlier earliest possible day first",
+        "`hearing`, `participant`, `charge`, `event`, `outcome`, `sentence`",
+        "the order the records were entered, then the id",
+        "A role's end is placed no earlier than its start",
+        "`order=desc` is the exact reverse",
+    ):
+        assert clause in description, clause
 
 
 async def test_empty_case_has_an_empty_timeline(client: httpx.AsyncClient) -> None:
@@ -422,19 +633,19 @@ async def test_every_type_can_be_asked_for(client: httpx.AsyncClient, story: Sto
 # Each window and the items (by name) it keeps, in order.
 WINDOWS: list[tuple[dict[str, str], list[str]]] = [
     # June-July 2015: everything whose range may touch it.
-    ({"from": "2015-06", "to": "2015-07"}, ["reaction_eu", "reaction_un", "filing", "regime", "visit"]),
+    ({"from": "2015-06", "to": "2015-07"}, ["visit", "regime", "reaction_eu", "reaction_un", "filing"]),
     # From the hearing on: the lawyer's end is in, the lawyer's start is not.
     (
         {"from": "2015-12-08"},
-        ["reaction_eu", "reaction_un", "filing", "lawyer_until", "judge_since", "hearing", "denied"],
+        ["hearing", "lawyer_until", "judge_since", "denied", "reaction_eu", "reaction_un", "filing"],
     ),
     ({"to": "2011"}, ["incident", "charge"]),
     ({"to": "2011-06-30"}, ["incident"]),
     # A season as the window: vague dates that may fall in the summer stay in.
-    ({"from": "2015-22", "to": "2015-22"}, ["reaction_eu", "reaction_un", "filing", "regime", "visit"]),
+    ({"from": "2015-22", "to": "2015-22"}, ["visit", "regime", "reaction_eu", "reaction_un", "filing"]),
     (
         {"from": "2012-01-23", "to": "2012-01-23"},
-        ["reaction_eu", "reaction_un", "convicted", "defendant_since", "sentence"],
+        ["defendant_since", "sentence", "convicted", "reaction_eu", "reaction_un"],
     ),
     ({"from": "2015-12-09"}, ["reaction_eu", "reaction_un", "filing"]),
     ({"from": "2016"}, []),
@@ -451,7 +662,7 @@ async def test_date_window_keeps_items_that_may_fall_in_it(client: httpx.AsyncCl
 
 async def test_filters_combine(client: httpx.AsyncClient, story: Story) -> None:
     items = await get_timeline(client, story.case_id, types="event,participant", **{"from": "2015-12"}, order="desc")
-    assert keys(items) == story.keys("reaction_eu", "reaction_un", "filing", "lawyer_until", "judge_since")[::-1]
+    assert keys(items) == story.keys("lawyer_until", "judge_since", "reaction_eu", "reaction_un", "filing")[::-1]
 
 
 async def test_descending_is_the_exact_reverse(client: httpx.AsyncClient, story: Story) -> None:

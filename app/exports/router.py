@@ -15,6 +15,7 @@ from app.hearings.models import Hearing
 from app.hearings.router import FiltersDep, HearingFilters
 from app.hearings.schemas import HearingKind, HearingRead
 from app.hearings.service import hearings_query
+from app.timeline.service import sql_order
 
 router = APIRouter(tags=["hearings"])
 
@@ -49,7 +50,7 @@ async def _calendar(
     stmt = (
         stmt.join(Case, Case.id == Hearing.case_id)
         .add_columns(Case.title)
-        .order_by(Hearing.date_earliest, Hearing.date_latest, Hearing.id)
+        .order_by(*sql_order(Hearing))  # the timeline's order
     )
     rows = [(HearingRead.model_validate(hearing), title) for hearing, title in await session.execute(stmt)]
     body = hearings_calendar(rows, name, lambda hearing_id: str(request.url_for("getHearing", hearing_id=hearing_id)))

@@ -46,9 +46,9 @@ def _chosen_format(request: Request, format: TimelineFormat | None) -> TimelineF
     response_model=Timeline,
     responses=TIMELINE_RESPONSES,
     description="Every hearing, outcome, event, dated charge, sentence start and participant change of "
-    "the case, in chronological order: earliest possible day first and, on the same day, the vaguer "
-    "date first. `from`/`to` keep the items whose dates may fall in the window. Also as CSV and as "
-    "TimelineJS JSON (`format`).",
+    "the case, in chronological order (below). `from`/`to` keep the items whose dates may fall in the "
+    "window. Also as CSV and as TimelineJS JSON (`format`); the CSV, the TimelineJS events, "
+    "`timeline.svg` and the case page list the items in this same order.\n\n" + service.ORDER_RULE,
 )
 async def get_case_timeline(
     case: CaseDep,

@@ -33,6 +33,9 @@ class TimelineItem(BaseModel):
     organization_ids: list[str]
     source_ids: list[str]
     recorded: dt.datetime = Field(exclude=True)  # tiebreak only: when the record was entered
+    # Sort only: (latest, earliest) day the item is placed by; its own dates, except a role's end, which
+    # is placed no earlier than the role's start (app.timeline.service).
+    sorts_at: tuple[dt.date, dt.date] = Field(exclude=True)
 
 
 class Timeline(BaseModel):

@@ -1,10 +1,12 @@
 """A case told in order: one query per kind of record (a fixed number, however long the case),
 merged in memory.
 
-Order: earliest possible day first; on the same earliest day the vaguer date (the later latest day)
-first, so "summer 2015" stands before the 1st of June 2015 inside it; then a fixed order of kinds
-(people join before they are charged, a hearing before its outcome), then the order in which the
-records were entered, and the id.
+The order (ORDER_RULE, which the endpoint's description shows) is decided here and only here: the JSON,
+CSV and TimelineJS answers, the SVG and the HTML case page all take the items in the order this module
+gives them. Its key, in full: (latest possible day, earliest possible day, kind precedence, when the
+record was entered, id, start before end). A vague date is placed by the day by which it had certainly
+happened (for an interval, its end), not by the first day it might have; the earliest day then puts the
+wider of two dates that end together first. A role's end is placed no earlier than its start.
 """
 
 import base64
@@ -26,7 +28,32 @@ from app.pagination import CURSOR_ERRORS, cursor_date, cursor_int, cursor_payloa
 from app.people.models import Person
 from app.timeline.schemas import ItemType, Timeline, TimelineItem
 
-RANK = {t: i for i, t in enumerate(ItemType)}
+# On the same dates: the hearing first, then who joined or left at it, what was charged, what was said or
+# done, what was decided, and the sentence that decision starts.
+PRECEDENCE = (
+    ItemType.hearing,
+    ItemType.participant,
+    ItemType.charge,
+    ItemType.event,
+    ItemType.outcome,
+    ItemType.sentence,
+)
+RANK = {t: i for i, t in enumerate(PRECEDENCE)}
+ORDER_RULE = (
+    "**Order.** Each item is placed by the *latest* day its date allows, the day by which it had "
+    "certainly happened: a day is itself; a month, season, year or a date with `X` digits sorts at its "
+    "last day (`2015-12?` after `2015-12-08`, `2012?` after `2012-01-23`); an interval `A/B` sorts at the "
+    "last day of `B` (`2012/2015-12` after `2012?`; `2015-22/2015-12`, since the summer, after `2015-22`). "
+    "The qualifiers `?`, `~` and `%` neither widen nor move a date (`2015~` spans 2015). Open intervals "
+    "(`2015-12/..`) are not accepted as dates, so every item has a latest day. "
+    "Ties, in turn: (1) the earlier earliest possible day first (`2015` before `2015-12`: the wider date "
+    "could be earlier); (2) on the same dates, by kind: `hearing`, `participant`, `charge`, `event`, "
+    "`outcome`, `sentence` (a hearing before who sat at it, what was said at it and its outcome; a "
+    "sentencing before the sentence it starts); (3) the order the records were entered, then the id; "
+    "(4) a role's start before its end. A role's end is placed no earlier than its start (a role held "
+    "from `2015` until `2015-06-01` ends after it begins). `order=desc` is the exact reverse; the "
+    "`next` cursor holds this key, so pages follow the same order."
+)
 
 
 def _humanize(kind: str) -> str:
@@ -34,8 +61,9 @@ def _humanize(kind: str) -> str:
 
 
 def _sort_key(item: TimelineItem) -> tuple[Any, ...]:
+    latest, earliest = item.sorts_at
     phase = 1 if item.phase == "end" else 0  # a role held for one day starts before it ends
-    return (item.date_earliest, -item.date_latest.toordinal(), RANK[item.type], item.recorded, item.id, phase)
+    return (latest, earliest, RANK[item.type], item.recorded, item.id, phase)
 
 
 def _item(
@@ -49,22 +77,26 @@ def _item(
     date_field: str = "date",
     phase: str | None = None,
     organization_ids: Iterable[str] = (),
+    not_before: tuple[dt.date, dt.date] | None = None,
 ) -> TimelineItem:
     # Built from rows the database just gave (the right types already): no validation to pay per item.
+    earliest, latest = getattr(record, f"{date_field}_earliest"), getattr(record, f"{date_field}_latest")
+    sorts_at = (latest, earliest) if not_before is None else max((latest, earliest), not_before)
     return TimelineItem.model_construct(
         type=type_,
         id=record.id,
         kind=kind,
         phase=phase,
         date=getattr(record, date_field),
-        date_earliest=getattr(record, f"{date_field}_earliest"),
-        date_latest=getattr(record, f"{date_field}_latest"),
+        date_earliest=earliest,
+        date_latest=latest,
         title=title,
         text=text,
         person_ids=sorted({p for p in person_ids if p}),
         organization_ids=list(organization_ids),
         source_ids=record.source_ids,
         recorded=record.created_at,
+        sorts_at=sorts_at,
     )
 
 
@@ -138,15 +170,20 @@ def _participant_changes(row: Any) -> Iterator[TimelineItem]:
             text=participant.note,
             date_field="until",
             phase="end",
+            # Never before its own start: "since 2015 until 2015-06-01" ends after it begins.
+            not_before=(participant.since_latest, participant.since_earliest) if participant.since else None,
         )
+
+
+CURSOR_VERSION = 2  # 2: latest day first (version 1, earliest day first, had no version)
 
 
 @dataclass(frozen=True)
 class Position:
     """Where a page of the timeline ends: the sort key of its last item."""
 
-    earliest: dt.date
     latest: dt.date
+    earliest: dt.date
     rank: int
     recorded: dt.datetime
     id: str
@@ -154,13 +191,13 @@ class Position:
 
     @classmethod
     def of(cls, item: TimelineItem) -> "Position":
-        _, _, rank, recorded, record_id, phase = _sort_key(item)
-        return cls(item.date_earliest, item.date_latest, rank, recorded, record_id, phase)
+        return cls(*_sort_key(item))
 
     def encode(self) -> str:
         raw = [
-            self.earliest.isoformat(),
+            CURSOR_VERSION,
             self.latest.isoformat(),
+            self.earliest.isoformat(),
             self.rank,
             self.recorded.isoformat(),
             self.id,
@@ -171,10 +208,12 @@ class Position:
     @classmethod
     def decode(cls, cursor: str) -> "Position":
         try:
-            e, l_, rank, recorded, record_id, phase = cursor_payload(cursor)
+            version, l_, e, rank, recorded, record_id, phase = cursor_payload(cursor)
+            if version != CURSOR_VERSION:
+                raise ValueError("a cursor of another version")
             return cls(
-                cursor_date(e),
                 cursor_date(l_),
+                cursor_date(e),
                 cursor_int(rank, 16),
                 cursor_timestamp(recorded),
                 cursor_text(record_id),
@@ -184,36 +223,43 @@ class Position:
             raise BadQuery("cursor: invalid, not a cursor of this timeline (edited, or from another one)") from exc
 
     def key(self) -> tuple[Any, ...]:
-        return (self.earliest, -self.latest.toordinal(), self.rank, self.recorded, self.id, self.phase)
+        return (self.latest, self.earliest, self.rank, self.recorded, self.id, self.phase)
 
     def beyond(self, model: Any, field: str, rank: int, descending: bool) -> Any:
-        """SQL for rows of one kind that sort after this position (before it, when descending)."""
+        """SQL for rows of one kind that sort after this position (before it, when descending). Rows of
+        one kind are one item each, sorted by their own dates (only participants' ends move, and those
+        are read whole and sorted in memory)."""
         earliest, latest = getattr(model, f"{field}_earliest"), getattr(model, f"{field}_latest")
-        same_day = and_(earliest == self.earliest, latest == self.latest)
+        same_dates = and_(latest == self.latest, earliest == self.earliest)
         if not descending:
-            clauses = [earliest > self.earliest, and_(earliest == self.earliest, latest < self.latest)]
+            clauses = [latest > self.latest, and_(latest == self.latest, earliest > self.earliest)]
             later_rank, tie = (
                 rank > self.rank,
                 or_(model.created_at > self.recorded, and_(model.created_at == self.recorded, model.id > self.id)),
             )
         else:
-            clauses = [earliest < self.earliest, and_(earliest == self.earliest, latest > self.latest)]
+            clauses = [latest < self.latest, and_(latest == self.latest, earliest < self.earliest)]
             later_rank, tie = (
                 rank < self.rank,
                 or_(model.created_at < self.recorded, and_(model.created_at == self.recorded, model.id < self.id)),
             )
         if later_rank:
-            clauses.append(same_day)
+            clauses.append(same_dates)
         elif rank == self.rank:
-            clauses.append(and_(same_day, tie))
+            clauses.append(and_(same_dates, tie))
         return or_(*clauses)
 
 
-def _ordered(stmt: Select[Any], model: Any, field: str, descending: bool) -> Select[Any]:
+def sql_order(model: Any, field: str = "date", descending: bool = False) -> list[Any]:
+    """ORDER BY terms that sort rows of one kind as the timeline does (the same on SQLite and PostgreSQL:
+    dates, timestamps and lowercase hex ids compare alike on both)."""
     earliest, latest = getattr(model, f"{field}_earliest"), getattr(model, f"{field}_latest")
-    if descending:
-        return stmt.order_by(earliest.desc(), latest.asc(), model.created_at.desc(), model.id.desc())
-    return stmt.order_by(earliest.asc(), latest.desc(), model.created_at.asc(), model.id.asc())
+    terms = [latest, earliest, model.created_at, model.id]
+    return [t.desc() for t in terms] if descending else [t.asc() for t in terms]
+
+
+def _ordered(stmt: Select[Any], model: Any, field: str, descending: bool) -> Select[Any]:
+    return stmt.order_by(*sql_order(model, field, descending))
 
 
 async def case_timeline(
