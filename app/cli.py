@@ -29,9 +29,10 @@ cli = typer.Typer(
 
 
 async def _migrate_and_demo(settings: Settings, demo: bool, report: bool = False) -> int:
-    from app.db import make_engine, make_sessionmaker
+    from app.db import make_engine
     from app.demo import load_demo
     from app.migrate import upgrade_engine
+    from app.sessions import make_sessionmaker
 
     engine = make_engine(settings)
     try:

@@ -16,8 +16,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.config import Settings
-from app.db import make_sessionmaker
 from app.main import create_app
+from app.sessions import make_sessionmaker
 from tests.helpers import API, assert_problem, make_case, make_organization, make_person, make_source, post
 
 Body = dict[str, Any]

@@ -13,7 +13,7 @@ from app.audit import lifecycle, service
 from app.audit.models import AuditEntry
 from app.audit.schemas import Action, AuditEntryRead, ChangesPage
 from app.auth.dependencies import AdminDep, ReaderDep
-from app.db import SessionDep, utcnow
+from app.db import INCLUDE_DELETED, SessionDep, utcnow
 from app.errors import Conflict, InvalidQuery, NotFound
 from app.events.models import Event
 from app.listing import Sorting, list_params, respond
@@ -21,7 +21,7 @@ from app.pagination import Page
 from app.resources import RESOURCES, Resource
 from app.search import service as search
 from app.sources.citations import uncite
-from app.visibility import INCLUDE_DELETED, INSIDE_A_CASE
+from app.visibility import INSIDE_A_CASE
 
 router = APIRouter(tags=["history"])
 

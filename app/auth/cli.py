@@ -21,8 +21,9 @@ def _with_session(work: Callable[..., Awaitable[T]], writes: bool = False) -> T:
     """Run ``work`` in one transaction, committed if it succeeds; every failure is one sentence."""
     from app.commands import run
     from app.commands import settings as _settings
-    from app.db import IMMEDIATE, make_engine, make_sessionmaker
+    from app.db import IMMEDIATE, make_engine
     from app.migrate import upgrade_engine
+    from app.sessions import make_sessionmaker
 
     settings = _settings()
 
