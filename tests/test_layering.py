@@ -56,6 +56,7 @@ LAYERS: list[tuple[str, tuple[str, ...], str]] = [
         "Who sees what: the rules over every kind.",
     ),
     ("sessions", ("app.sessions",), "The session factory, which installs visibility on every session it makes."),
+    ("lifecycle", ("app.lifecycle",), "Restore and purge, for every kind of record."),
     ("reads", ("app.timeline",), "Whole-case reads across the domains."),
     ("exports", ("app.exports",), "Formats a case or a list can be exported in."),
     (
