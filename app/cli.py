@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import IO, Any, NoReturn
 
 import typer
-from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError
 
 from app.auth.cli import tokens
+from app.commands import run as _run
+from app.commands import settings as _settings
 from app.config import Settings
 from app.progress import Meter, track
 
@@ -29,19 +29,11 @@ cli = typer.Typer(
 )
 
 
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        typer.echo(f"casetrack: bad configuration: {problems}", err=True)
-        raise typer.Exit(2) from None
-
-
 async def _migrate_and_demo(settings: Settings, demo: bool, report: bool = False, progress: bool = True) -> int:
-    from app.db import make_engine, make_sessionmaker
+    from app.db import make_engine
     from app.demo import load_demo
     from app.migrate import upgrade_engine
+    from app.sessions import make_sessionmaker
 
     engine = make_engine(settings)
     try:
@@ -61,26 +53,6 @@ async def _migrate_and_demo(settings: Settings, demo: bool, report: bool = False
             return await load_demo(session)
     finally:
         await engine.dispose()
-
-
-def _run(coroutine_factory, expected: tuple[type[Exception], ...] = ()) -> Any:  # noqa: ANN001
-    """Run database work; a failure is one sentence on stderr and exit code 1, never a traceback.
-    The message of an ``expected`` error is that sentence as it is."""
-    try:
-        return asyncio.run(coroutine_factory())
-    except expected as exc:
-        typer.echo(f"casetrack: {exc}", err=True)
-        raise typer.Exit(1) from None
-    except (OSError, DBAPIError) as exc:
-        reason = getattr(exc, "orig", None) or exc
-        typer.echo(f"casetrack: cannot use the database: {str(reason).splitlines()[0]}", err=True)
-        raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        typer.echo("casetrack: interrupted; nothing was committed.", err=True)
-        raise typer.Exit(130) from None
-    except Exception as exc:  # noqa: BLE001  a command line answers with a sentence, not a traceback
-        typer.echo(f"casetrack: failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", err=True)
-        raise typer.Exit(1) from None
 
 
 @cli.command()

@@ -13,7 +13,7 @@ from sqlalchemy import Boolean, DateTime, Integer, MetaData, String, event, fals
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InvalidatePoolError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -166,13 +166,12 @@ def make_engine(settings: Settings) -> AsyncEngine:
 
 
 class CasetrackSession(Session):
-    """The ORM session class; app/visibility.py filters every query it runs by the viewer in ``info``."""
+    """The ORM session class; app/visibility.py filters every query it runs by the viewer in ``info``
+    (installed by app.sessions.make_sessionmaker, which makes every factory of these sessions)."""
 
 
-def make_sessionmaker(bind: AsyncEngine | AsyncConnection, **options: Any) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(
-        bind, expire_on_commit=False, autoflush=False, sync_session_class=CasetrackSession, **options
-    )
+# The execution option with which a statement also sees deleted records (restore, purge, history).
+INCLUDE_DELETED = "include_deleted"
 
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

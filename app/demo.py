@@ -31,7 +31,7 @@ from app.people.schemas import PersonCreate
 from app.records import apply_changes, replace_links
 from app.sources.models import Source
 from app.sources.schemas import SourceCreate
-from app.writes import finish
+from app.sources.writes import finish
 
 NAMESPACE = uuid.UUID("6b1f7d1e-3c55-4c1b-9a57-0000000c0a5e")
 INFERRED = "The article gives no year; 2015 is the year the article was published."

@@ -14,7 +14,7 @@ from app.auth.dependencies import authorize_method
 from app.cases import charges_router, participants_router, sentences_router
 from app.cases.router import router as cases_router
 from app.config import Settings, get_settings
-from app.db import make_engine, make_sessionmaker
+from app.db import make_engine
 from app.errors import install_error_handlers
 from app.events.router import router as events_router
 from app.exports.router import router as exports_router
@@ -27,6 +27,7 @@ from app.observability import configure_logging, install_observability
 from app.openapi import install_openapi
 from app.organizations.router import router as organizations_router
 from app.people.router import router as people_router
+from app.sessions import make_sessionmaker
 from app.sources.router import router as sources_router
 from app.timeline.router import router as timeline_router
 from app.web import install_web

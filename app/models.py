@@ -1,6 +1,5 @@
 """Every mapped model, imported once so metadata (and Alembic) sees the whole schema."""
 
-import app.visibility  # noqa: E402,F401  (registers the query filter on every session)
 from app.audit.models import AuditEntry
 from app.auth.models import ApiToken
 from app.cases.models import Case, Charge, Participant, Sentence, charge_people

@@ -7,29 +7,27 @@ Every statement a CasetrackSession runs is filtered by the viewer stored in ``se
   restricted case, not a participant who is a restricted person; and the ids other records hold of
   hidden records are blanked in SQL (``SHOW_RESTRICTED`` in app/records.py).
 A session with no viewer is treated as anonymous, so a forgotten case hides rather than leaks.
+
+The filter is installed explicitly, by the session factory (app.sessions.make_sessionmaker), not by importing
+this module.
 """
 
 from typing import Any
 
 from sqlalchemy import and_, event, exists, false
-from sqlalchemy.orm import ORMExecuteState, aliased, with_loader_criteria
+from sqlalchemy.orm import ORMExecuteState, Session, aliased, with_loader_criteria
 
-from app.auth.roles import ANONYMOUS, Viewer
+from app.auth.roles import viewer_of
 from app.cases.models import Case, Charge, Participant, Sentence
-from app.db import CasetrackSession
+from app.db import INCLUDE_DELETED
 from app.events.models import Event
 from app.hearings.models import Hearing, Outcome
 from app.organizations.models import Organization
 from app.people.models import Person
 from app.sources.models import Source
 
-INCLUDE_DELETED = "include_deleted"
 STANDALONE = (Person, Organization, Source, Case)
 INSIDE_A_CASE = (Participant, Charge, Sentence, Hearing, Outcome, Event)
-
-
-def viewer_of(session: Any) -> Viewer:
-    return session.info.get("viewer", ANONYMOUS)
 
 
 # The case a record lies in, under a name of its own: a correlated EXISTS on it (not ``case_id IN (SELECT
@@ -116,7 +114,12 @@ OPTIONS = {
 }
 
 
-@event.listens_for(CasetrackSession, "do_orm_execute")
+def install(session_class: type[Session]) -> None:
+    """Filter every query the sessions of this class run (app.sessions.make_sessionmaker calls it)."""
+    if not event.contains(session_class, "do_orm_execute", _filter_by_viewer):
+        event.listen(session_class, "do_orm_execute", _filter_by_viewer)
+
+
 def _filter_by_viewer(state: ORMExecuteState) -> Any:
     if not state.is_select:
         return None

@@ -21,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from app.auth.roles import Role
 from app.auth.service import create_token
 from app.config import Settings
-from app.db import make_engine, make_sessionmaker
+from app.db import make_engine
 from app.main import create_app
 from app.migrate import upgrade_engine
+from app.sessions import make_sessionmaker
 from tests.databases import throwaway_database
 
 

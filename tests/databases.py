@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app.auth.roles import Role
 from app.auth.service import create_token
 from app.config import Settings, async_database_url
-from app.db import make_engine, make_sessionmaker
+from app.db import make_engine
 from app.migrate import upgrade_engine
+from app.sessions import make_sessionmaker
 
 POSTGRES_URL = os.environ.get("CASETRACK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

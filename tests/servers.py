@@ -20,7 +20,8 @@ import httpx
 from app.auth.roles import Role
 from app.auth.service import create_token
 from app.config import Settings
-from app.db import make_engine, make_sessionmaker
+from app.db import make_engine
+from app.sessions import make_sessionmaker
 from tests.databases import throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.auth.roles import Role
 from app.auth.service import revoke_token
 from app.config import Settings
-from app.db import make_sessionmaker
 from app.main import create_app
+from app.sessions import make_sessionmaker
 from tests.conftest import _http_client, make_token
 from tests.helpers import API, KINDS, assert_problem, make_case, make_organization, make_person, make_source, post
 

@@ -29,9 +29,10 @@ import pytest
 from websockets.sync.client import ClientConnection, connect
 
 from app.config import Settings
-from app.db import make_engine, make_sessionmaker
+from app.db import make_engine
 from app.demo import CASE_ID, load_demo
 from app.migrate import upgrade_engine
+from app.sessions import make_sessionmaker
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"

@@ -15,8 +15,8 @@ from starlette.types import Message, Receive, Scope, Send
 
 from app.auth.roles import Role
 from app.config import Settings
-from app.db import make_sessionmaker
 from app.main import create_app
+from app.sessions import make_sessionmaker
 from tests.conftest import app_for, make_token
 from tests.helpers import API, make_case, make_person, post
 from tests.test_auth import World, make_world

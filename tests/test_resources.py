@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.config import Settings
-from app.db import make_sessionmaker
+from app.sessions import make_sessionmaker
 from tests.conftest import app_for
 from tests.helpers import API, assert_problem, make_case, make_organization, make_person, make_source, post
 

@@ -41,13 +41,14 @@ from sqlalchemy.types import TypeDecorator
 
 from app.cases.models import Case, Sentence
 from app.config import Settings
-from app.db import make_engine, make_sessionmaker
+from app.db import make_engine
 from app.demo import ARTICLE, load_demo
 from app.hearings.models import Hearing
 from app.migrate import upgrade_engine
 from app.models import Base
 from app.organizations.models import Organization
 from app.people.models import Person
+from app.sessions import make_sessionmaker
 from app.sources.models import citations
 from app.transfer import BATCH_SIZE, TransferError, database_revision, dump, load, schema_revision
 from tests.databases import postgres_admin, postgres_url

@@ -6,9 +6,10 @@ from sqlalchemy import Table, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases.models import charge_people
+from app.db import INCLUDE_DELETED
 from app.events.models import event_organizations, event_people
 from app.sources.models import Source, citations
-from app.visibility import INCLUDE_DELETED, INSIDE_A_CASE
+from app.visibility import INSIDE_A_CASE
 
 # (link table, the column naming its owner, the column naming what the owner refers to)
 LINKS = (

@@ -6,22 +6,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
-from app import http
-from app.audit import lifecycle, service
+from app import http, lifecycle
+from app.audit import service
 from app.audit.models import AuditEntry
 from app.audit.schemas import Action, AuditEntryRead, ChangesPage
 from app.auth.dependencies import AdminDep, ReaderDep
-from app.db import SessionDep, utcnow
-from app.errors import Conflict, InvalidQuery, NotFound
-from app.events.models import Event
+from app.db import SessionDep
+from app.errors import InvalidQuery, NotFound
 from app.listing import Sorting, list_params, respond
 from app.pagination import Page
 from app.resources import RESOURCES, Resource
-from app.search import service as search
-from app.sources.citations import uncite
-from app.visibility import INCLUDE_DELETED, INSIDE_A_CASE
 
 router = APIRouter(tags=["history"])
 
@@ -30,20 +25,6 @@ MAX_CHANGES = 1000
 SINCE_PATTERN = "^[0-9]+$"
 LAST_POSSIBLE_SEQ = 2**63 - 1  # seq is a signed 64-bit integer on both databases
 AuditList = list_params(AuditEntryRead, AUDIT_SORTING)
-
-
-async def _any_state(session: SessionDep, resource: Resource, record_id: str) -> Any:
-    """The record whether deleted or not (restore and purge deal with deleted ones), locked until the
-    transaction ends: a restore and a purge of one record take turns, the second seeing what the first did."""
-    found = await session.scalar(
-        select(resource.model)
-        .where(resource.model.id == record_id)
-        .with_for_update(of=resource.model)
-        .execution_options(**{INCLUDE_DELETED: True, "populate_existing": True})
-    )
-    if found is None:
-        raise NotFound(f"No {resource.name} with id {record_id!r}")
-    return found
 
 
 def _history_route(resource: Resource) -> Any:
@@ -61,22 +42,7 @@ def _history_route(resource: Resource) -> Any:
 
 def _restore_route(resource: Resource) -> Any:
     async def restore(record_id: str, session: SessionDep, viewer: AdminDep) -> JSONResponse:
-        record = await _any_state(session, resource, record_id)
-        if record.deleted_at is None:
-            raise Conflict(f"The {resource.name} {record_id!r} is not deleted.")
-        dangling = await lifecycle.deleted_references(session, record)
-        if dangling:
-            raise Conflict(
-                f"The {resource.name} refers to deleted records ({', '.join(dangling)}); restore those first."
-            )
-        record.deleted_at = None
-        record.updated_at = utcnow()
-        await session.flush()
-        await session.refresh(record)
-        await service.log(session, "restore", record, None, service.snapshot(record))
-        if resource.record_type == "case":  # what is inside the case comes back with it
-            for inner in await lifecycle.records_inside(session, record.id, live=True):
-                await service.log(session, "restore", inner, None, service.snapshot(inner))
+        record = await lifecycle.restore(session, resource, record_id)
         return http.record_response(record, resource.read)
 
     return restore
@@ -84,29 +50,7 @@ def _restore_route(resource: Resource) -> Any:
 
 def _purge_route(resource: Resource) -> Any:
     async def purge(record_id: str, session: SessionDep, viewer: AdminDep) -> None:
-        record = await _any_state(session, resource, record_id)
-        if record.deleted_at is None:
-            raise Conflict(f"Delete the {resource.name} first; only deleted records can be purged.")
-        before = service.snapshot(record)
-        if resource.record_type == "case":  # the database removes what is inside; drop its citations and index
-            for inner_record in await lifecycle.records_inside(session, record.id, live=False):
-                await service.log(session, "purge", inner_record, service.snapshot(inner_record), None)
-            for inner in INSIDE_A_CASE:
-                await uncite(session, inner.record_type, select(inner.id).where(inner.case_id == record.id))
-            await search.unindex(session, "event", select(Event.id).where(Event.case_id == record.id))
-        if resource.record_type != "source":
-            await uncite(session, resource.record_type, [record.id])
-        if resource.searchable:
-            await search.unindex(session, resource.record_type, [record.id])
-        await session.delete(record)
-        try:
-            async with session.begin_nested():
-                await session.flush()
-        except IntegrityError:
-            raise Conflict(
-                f"Other records (perhaps deleted ones) still refer to this {resource.name}; purge them first."
-            ) from None
-        await service.log(session, "purge", record, before, None)
+        await lifecycle.purge(session, resource, record_id)
 
     return purge
 

@@ -6,9 +6,9 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEntry
+from app.auth.roles import viewer_of
 from app.db import utcnow
 from app.resources import BY_TYPE
-from app.visibility import viewer_of
 
 PG_AUDIT_LOCK = 7_406_511  # any constant: the advisory lock that orders audit entries by commit
 

@@ -19,13 +19,15 @@ tokens = typer.Typer(
 
 def _with_session(work: Callable[..., Awaitable[T]], writes: bool = False) -> T:
     """Run ``work`` in one transaction, committed if it succeeds; every failure is one sentence."""
-    from app.cli import _run, _settings
-    from app.db import IMMEDIATE, make_engine, make_sessionmaker
+    from app.commands import run
+    from app.commands import settings as _settings
+    from app.db import IMMEDIATE, make_engine
     from app.migrate import upgrade_engine
+    from app.sessions import make_sessionmaker
 
     settings = _settings()
 
-    async def run() -> T:
+    async def work_in_transaction() -> T:
         engine = make_engine(settings)
         try:
             await upgrade_engine(engine)
@@ -40,7 +42,7 @@ def _with_session(work: Callable[..., Awaitable[T]], writes: bool = False) -> T:
         finally:
             await engine.dispose()
 
-    return _run(run, expected=(service.TokenError,))
+    return run(work_in_transaction, expected=(service.TokenError,))
 
 
 @tokens.command("create")

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
 
 class Role(IntEnum):
@@ -34,3 +35,8 @@ class Viewer:
 
 ANONYMOUS = Viewer(name=None, role=None)
 SYSTEM = Viewer(name="system", role=Role.admin)  # the command line: demo, load, migrations
+
+
+def viewer_of(session: Any) -> Viewer:
+    """Who a session reads and writes for (set per request); nobody set is the anonymous public."""
+    return session.info.get("viewer", ANONYMOUS)

@@ -31,7 +31,7 @@ from app.organizations.models import Organization
 from app.people.models import Person
 from app.records import apply_changes, names_visible, replace_links, require_ids
 from app.search import service as search
-from app.writes import finish, soft_delete
+from app.sources.writes import finish, soft_delete
 
 # Cases
 

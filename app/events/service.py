@@ -14,7 +14,7 @@ from app.listing import Sorting
 from app.organizations.models import Organization
 from app.people.models import Person
 from app.records import apply_changes, names_visible, replace_links, require_ids
-from app.writes import finish, soft_delete
+from app.sources.writes import finish, soft_delete
 
 
 async def _link(session: AsyncSession, event: Event, person_ids: Any, organization_ids: Any) -> None:

@@ -11,8 +11,8 @@ from app.cases.models import Case
 from app.db import SessionDep
 from app.exports.ical import hearings_calendar
 from app.filters import choices
+from app.hearings.filters import FiltersDep, HearingFilters
 from app.hearings.models import Hearing
-from app.hearings.router import FiltersDep, HearingFilters
 from app.hearings.schemas import HearingKind, HearingRead
 from app.hearings.service import hearings_query
 from app.timeline.service import sql_order

@@ -1,4 +1,3 @@
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -6,8 +5,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from app import http
 from app.cases.dependencies import CaseDep
 from app.db import SessionDep
-from app.filters import DateFrom, DateTo, choice_list, choices
+from app.filters import choices
 from app.hearings import service
+from app.hearings.filters import FiltersDep, HearingFilters
 from app.hearings.models import Hearing
 from app.hearings.schemas import HearingCreate, HearingKind, HearingRead, HearingUpdate
 from app.listing import ListParams, list_params, record_fields, respond
@@ -23,19 +23,6 @@ async def load_hearing(hearing_id: str, session: SessionDep, request: Request) -
 
 
 HearingDep = Annotated[Hearing, Depends(load_hearing)]
-
-
-@dataclass
-class HearingFilters:
-    kind: Annotated[str | None, choice_list(HearingKind, "Hearings of these kinds.", "parole")] = None
-    court_id: Annotated[str | None, Query(max_length=32)] = None
-    judge_id: Annotated[str | None, Query(max_length=32)] = None
-    public: Annotated[bool | None, Query(description="false: hearings closed to the press and observers.")] = None
-    date_from: DateFrom = None
-    date_to: DateTo = None
-
-
-FiltersDep = Annotated[HearingFilters, Depends()]
 
 
 async def _list(

@@ -22,7 +22,7 @@ from app.listing import Sorting
 from app.organizations.models import Organization
 from app.people.models import Person
 from app.records import apply_changes, names_visible, refuse_if_referenced, require_ids
-from app.writes import finish, soft_delete
+from app.sources.writes import finish, soft_delete
 
 
 async def _check_hearing_refs(session: AsyncSession, changes: dict[str, Any]) -> None:

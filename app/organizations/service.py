@@ -9,7 +9,7 @@ from app.listing import Sorting
 from app.organizations.models import Organization
 from app.organizations.schemas import OrganizationCreate, OrganizationKind, OrganizationUpdate
 from app.records import apply_changes, refuse_if_referenced
-from app.writes import finish, soft_delete
+from app.sources.writes import finish, soft_delete
 
 
 async def create_organization(session: AsyncSession, data: OrganizationCreate) -> Organization:

@@ -11,7 +11,7 @@ from app.listing import Sorting
 from app.people.models import Person
 from app.people.schemas import Participation, PersonCreate, PersonUpdate
 from app.records import apply_changes, refuse_if_referenced
-from app.writes import finish, soft_delete
+from app.sources.writes import finish, soft_delete
 
 
 async def create_person(session: AsyncSession, data: PersonCreate) -> Person:

@@ -8,7 +8,7 @@ from app.records import apply_changes, refuse_if_referenced
 from app.resources import RESOURCES
 from app.sources.models import Source, citations
 from app.sources.schemas import SourceCreate, SourceUpdate
-from app.writes import finish, soft_delete
+from app.sources.writes import finish, soft_delete
 
 
 async def create_source(session: AsyncSession, data: SourceCreate) -> Source:

@@ -1,0 +1,79 @@
+"""Restore and purge, for every kind of record: what comes back or goes with a record, and the audit
+entries that keep the changes feed whole (the routes are in app/audit/router.py)."""
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import lifecycle, service
+from app.db import INCLUDE_DELETED, utcnow
+from app.errors import Conflict, NotFound
+from app.resources import RESOURCES, Resource
+from app.search import service as search
+from app.sources.citations import uncite
+from app.visibility import INSIDE_A_CASE
+
+
+async def _any_state(session: AsyncSession, resource: Resource, record_id: str) -> Any:
+    """The record whether deleted or not (restore and purge deal with deleted ones), locked until the
+    transaction ends: a restore and a purge of one record take turns, the second seeing what the first did."""
+    found = await session.scalar(
+        select(resource.model)
+        .where(resource.model.id == record_id)
+        .with_for_update(of=resource.model)
+        .execution_options(**{INCLUDE_DELETED: True, "populate_existing": True})
+    )
+    if found is None:
+        raise NotFound(f"No {resource.name} with id {record_id!r}")
+    return found
+
+
+async def restore(session: AsyncSession, resource: Resource, record_id: str) -> Any:
+    """Bring back a deleted record (and, for a case, what is inside it); 409 when it refers to deleted records."""
+    record = await _any_state(session, resource, record_id)
+    if record.deleted_at is None:
+        raise Conflict(f"The {resource.name} {record_id!r} is not deleted.")
+    dangling = await lifecycle.deleted_references(session, record)
+    if dangling:
+        raise Conflict(f"The {resource.name} refers to deleted records ({', '.join(dangling)}); restore those first.")
+    record.deleted_at = None
+    record.updated_at = utcnow()
+    await session.flush()
+    await session.refresh(record)
+    await service.log(session, "restore", record, None, service.snapshot(record))
+    if resource.record_type == "case":  # what is inside the case comes back with it
+        for inner in await lifecycle.records_inside(session, record.id, live=True):
+            await service.log(session, "restore", inner, None, service.snapshot(inner))
+    return record
+
+
+async def purge(session: AsyncSession, resource: Resource, record_id: str) -> None:
+    """Remove a deleted record for good; 409 when other records still refer to it. The audit log keeps its history."""
+    record = await _any_state(session, resource, record_id)
+    if record.deleted_at is None:
+        raise Conflict(f"Delete the {resource.name} first; only deleted records can be purged.")
+    before = service.snapshot(record)
+    if resource.record_type == "case":  # the database removes what is inside; drop its citations and index
+        for inner_record in await lifecycle.records_inside(session, record.id, live=False):
+            await service.log(session, "purge", inner_record, service.snapshot(inner_record), None)
+        for kind in RESOURCES:
+            if kind.model in INSIDE_A_CASE:
+                inside = select(kind.model.id).where(kind.model.case_id == record.id)
+                await uncite(session, kind.record_type, inside)
+                if kind.searchable:
+                    await search.unindex(session, kind.record_type, inside)
+    if resource.record_type != "source":
+        await uncite(session, resource.record_type, [record.id])
+    if resource.searchable:
+        await search.unindex(session, resource.record_type, [record.id])
+    await session.delete(record)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise Conflict(
+            f"Other records (perhaps deleted ones) still refer to this {resource.name}; purge them first."
+        ) from None
+    await service.log(session, "purge", record, before, None)
