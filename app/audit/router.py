@@ -3,7 +3,7 @@
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -16,7 +16,7 @@ from app.auth.dependencies import AdminDep, ReaderDep
 from app.db import SessionDep, utcnow
 from app.errors import Conflict, InvalidQuery, NotFound
 from app.events.models import Event
-from app.listing import Sorting, list_params, respond
+from app.listing import ListParams, Sorting, list_params, respond
 from app.pagination import Page
 from app.resources import RESOURCES, Resource
 from app.search import service as search
@@ -29,7 +29,7 @@ AUDIT_SORTING = Sorting({"seq": AuditEntry.seq, "at": AuditEntry.at}, default="s
 MAX_CHANGES = 1000
 SINCE_PATTERN = "^[0-9]+$"
 LAST_POSSIBLE_SEQ = 2**63 - 1  # seq is a signed 64-bit integer on both databases
-AuditList = list_params(AuditEntryRead, AUDIT_SORTING)
+AuditList = Annotated[ListParams, Depends(list_params(AuditEntryRead, AUDIT_SORTING))]
 
 
 async def _any_state(session: SessionDep, resource: Resource, record_id: str) -> Any:

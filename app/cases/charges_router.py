@@ -15,8 +15,8 @@ from app.pagination import Page
 from app.schemas import NFC
 
 router = APIRouter(tags=["charges"])
-ChargeList = list_params(ChargeRead, service.CHARGE_SORTING)
-ChargeFields = record_fields(ChargeRead)
+ChargeList = Annotated[ListParams, Depends(list_params(ChargeRead, service.CHARGE_SORTING))]
+ChargeFields = Annotated[set[str] | None, Depends(record_fields(ChargeRead))]
 
 
 async def load_charge(charge_id: str, session: SessionDep, request: Request) -> Charge:

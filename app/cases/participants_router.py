@@ -14,8 +14,8 @@ from app.listing import ListParams, list_params, record_fields, respond
 from app.pagination import Page
 
 router = APIRouter(tags=["participants"])
-ParticipantList = list_params(ParticipantRead, service.PARTICIPANT_SORTING)
-ParticipantFields = record_fields(ParticipantRead)
+ParticipantList = Annotated[ListParams, Depends(list_params(ParticipantRead, service.PARTICIPANT_SORTING))]
+ParticipantFields = Annotated[set[str] | None, Depends(record_fields(ParticipantRead))]
 
 
 async def load_participant(participant_id: str, session: SessionDep, request: Request) -> Participant:

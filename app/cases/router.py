@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app import http
@@ -10,13 +10,16 @@ from app.cases.embedding import CaseWithRecords, Include, case_with_records
 from app.cases.schemas import CaseCreate, CaseRead, CaseStatus, CaseUpdate, ParticipantRole
 from app.db import SessionDep
 from app.filters import CountryFilter, SearchQuery, choice_list, choices
-from app.listing import list_params, record_fields, respond
+from app.listing import ListParams, list_params, record_fields, respond
 from app.pagination import Page
 from app.schemas import NFC
 
 router = APIRouter(prefix="/cases", tags=["cases"])
-CaseList = list_params(CaseRead, service.CASE_SORTING)
-CaseFields = record_fields(CaseRead, "of the case itself; what `include` embeds comes whatever this says")
+CaseList = Annotated[ListParams, Depends(list_params(CaseRead, service.CASE_SORTING))]
+CaseFields = Annotated[
+    set[str] | None,
+    Depends(record_fields(CaseRead, "of the case itself; what `include` embeds comes whatever this says")),
+]
 
 
 @router.get("", name="listCases", responses=http.LIST)

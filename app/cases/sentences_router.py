@@ -15,8 +15,8 @@ from app.listing import ListParams, list_params, record_fields, respond
 from app.pagination import Page
 
 router = APIRouter(tags=["sentences"])
-SentenceList = list_params(SentenceRead, service.SENTENCE_SORTING)
-SentenceFields = record_fields(SentenceRead)
+SentenceList = Annotated[ListParams, Depends(list_params(SentenceRead, service.SENTENCE_SORTING))]
+SentenceFields = Annotated[set[str] | None, Depends(record_fields(SentenceRead))]
 
 
 async def load_sentence(sentence_id: str, session: SessionDep, request: Request) -> Sentence:

@@ -15,8 +15,8 @@ from app.pagination import Page
 from app.search import service as search
 
 router = APIRouter(tags=["events"])
-EventList = list_params(EventRead, service.SORTING)
-EventFields = record_fields(EventRead)
+EventList = Annotated[ListParams, Depends(list_params(EventRead, service.SORTING))]
+EventFields = Annotated[set[str] | None, Depends(record_fields(EventRead))]
 
 
 async def load_event(event_id: str, session: SessionDep, request: Request) -> Event:

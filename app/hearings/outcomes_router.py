@@ -14,8 +14,8 @@ from app.listing import ListParams, list_params, record_fields, respond
 from app.pagination import Page
 
 router = APIRouter(tags=["outcomes"])
-OutcomeList = list_params(OutcomeRead, service.OUTCOME_SORTING)
-OutcomeFields = record_fields(OutcomeRead)
+OutcomeList = Annotated[ListParams, Depends(list_params(OutcomeRead, service.OUTCOME_SORTING))]
+OutcomeFields = Annotated[set[str] | None, Depends(record_fields(OutcomeRead))]
 
 
 async def load_outcome(outcome_id: str, session: SessionDep, request: Request) -> Outcome:

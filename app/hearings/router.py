@@ -14,8 +14,8 @@ from app.listing import ListParams, list_params, record_fields, respond
 from app.pagination import Page
 
 router = APIRouter(tags=["hearings"])
-HearingList = list_params(HearingRead, service.HEARING_SORTING)
-HearingFields = record_fields(HearingRead)
+HearingList = Annotated[ListParams, Depends(list_params(HearingRead, service.HEARING_SORTING))]
+HearingFields = Annotated[set[str] | None, Depends(record_fields(HearingRead))]
 
 
 async def load_hearing(hearing_id: str, session: SessionDep, request: Request) -> Hearing:

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from app import http
 from app.db import SessionDep
 from app.filters import CountryFilter, SearchQuery, choice_list, choices
-from app.listing import list_params, record_fields, respond
+from app.listing import ListParams, list_params, record_fields, respond
 from app.organizations import service
 from app.organizations.models import Organization
 from app.organizations.schemas import (
@@ -18,8 +18,8 @@ from app.pagination import Page
 from app.search import service as search
 
 router = APIRouter(prefix="/organizations", tags=["organizations"])
-OrganizationList = list_params(OrganizationRead, service.SORTING)
-OrganizationFields = record_fields(OrganizationRead)
+OrganizationList = Annotated[ListParams, Depends(list_params(OrganizationRead, service.SORTING))]
+OrganizationFields = Annotated[set[str] | None, Depends(record_fields(OrganizationRead))]
 
 
 async def load_organization(organization_id: str, session: SessionDep, request: Request) -> Organization:

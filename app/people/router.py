@@ -7,7 +7,7 @@ from app import http
 from app.cases.schemas import ParticipantRole
 from app.db import SessionDep
 from app.filters import CountryFilter, SearchQuery, choice_list, choices
-from app.listing import list_params, record_fields, respond
+from app.listing import ListParams, list_params, record_fields, respond
 from app.pagination import Page
 from app.people import service
 from app.people.models import Person
@@ -15,8 +15,8 @@ from app.people.schemas import PersonCreate, PersonDetail, PersonRead, PersonUpd
 from app.search import service as search
 
 router = APIRouter(prefix="/people", tags=["people"])
-PersonList = list_params(PersonRead, service.SORTING)
-PersonFields = record_fields(PersonDetail)
+PersonList = Annotated[ListParams, Depends(list_params(PersonRead, service.SORTING))]
+PersonFields = Annotated[set[str] | None, Depends(record_fields(PersonDetail))]
 
 
 async def load_person(person_id: str, session: SessionDep, request: Request) -> Person:

@@ -4,15 +4,15 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from app import http
 from app.db import SessionDep
-from app.listing import list_params, record_fields, respond
+from app.listing import ListParams, list_params, record_fields, respond
 from app.pagination import Page
 from app.sources import service
 from app.sources.models import Source
 from app.sources.schemas import SourceCreate, SourceRead, SourceUpdate
 
 router = APIRouter(prefix="/sources", tags=["sources"])
-SourceList = list_params(SourceRead, service.SORTING)
-SourceFields = record_fields(SourceRead)
+SourceList = Annotated[ListParams, Depends(list_params(SourceRead, service.SORTING))]
+SourceFields = Annotated[set[str] | None, Depends(record_fields(SourceRead))]
 
 
 async def load_source(source_id: str, session: SessionDep, request: Request) -> Source:
