@@ -145,7 +145,12 @@ for resource in RESOURCES:
     )
 
 
-@router.get("/audit", name="listAuditEntries", responses=http.LIST | http.problem_responses(403))
+@router.get(
+    "/audit",
+    name="listAuditEntries",
+    responses=http.LIST | http.problem_responses(403),
+    response_model=Page[AuditEntryRead],
+)
 async def list_audit_entries(
     request: Request,
     session: SessionDep,
@@ -154,7 +159,7 @@ async def list_audit_entries(
     actor: Annotated[str | None, Query(max_length=100, description="Name of the token.")] = None,
     record_type: Annotated[str | None, Query(max_length=20, examples=["hearing"])] = None,
     action: Annotated[Action | None, Query()] = None,
-) -> Page[AuditEntryRead]:
+) -> Response:
     stmt = service.entries_query(record_type)
     if actor is not None:
         stmt = stmt.where(AuditEntry.actor == actor)

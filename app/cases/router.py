@@ -22,7 +22,7 @@ CaseFields = Annotated[
 ]
 
 
-@router.get("", name="listCases", responses=http.LIST)
+@router.get("", name="listCases", responses=http.LIST, response_model=Page[CaseRead])
 async def list_cases(
     request: Request,
     session: SessionDep,
@@ -38,7 +38,7 @@ async def list_cases(
         str | None, Query(max_length=300, description="Cases with a charge under this statute."), NFC
     ] = None,
     q: SearchQuery = None,
-) -> Page[CaseRead]:
+) -> Response:
     stmt = service.cases_query(
         country=country,
         status=choices(status, CaseStatus, "status"),
@@ -50,8 +50,8 @@ async def list_cases(
     return await respond(request, session, stmt, params, search=found)
 
 
-@router.post("", status_code=201, name="createCase", responses=http.CREATE)
-async def create_case(body: CaseCreate, request: Request, response: Response, session: SessionDep) -> CaseRead:
+@router.post("", status_code=201, name="createCase", responses=http.CREATE, response_model=CaseRead)
+async def create_case(body: CaseCreate, request: Request, response: Response, session: SessionDep) -> JSONResponse:
     case = await service.create_case(session, body)
     return http.created(request, case, CaseRead, "getCase", case_id=case.id)
 
@@ -81,8 +81,8 @@ async def get_case(
     return http.versioned(body, case)
 
 
-@router.patch("/{case_id}", name="updateCase", responses=http.UPDATE)
-async def update_case(body: CaseUpdate, case: CaseDep, session: SessionDep) -> CaseRead:
+@router.patch("/{case_id}", name="updateCase", responses=http.UPDATE, response_model=CaseRead)
+async def update_case(body: CaseUpdate, case: CaseDep, session: SessionDep) -> JSONResponse:
     return http.record_response(await service.update_case(session, case, body), CaseRead)
 
 
