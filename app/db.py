@@ -6,10 +6,10 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from fastapi import Depends, Request
-from sqlalchemy import Boolean, DateTime, Integer, MetaData, String, event, false, text
+from sqlalchemy import Boolean, DateTime, FromClause, Integer, MetaData, String, event, false, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InvalidatePoolError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -77,6 +77,9 @@ class Record:
     the record is restricted (invisible without reader rights), and when it was deleted (deletes are
     soft until an admin purges)."""
 
+    __table__: ClassVar[FromClause]  # set by the declarative base it is mixed with
+    record_type: ClassVar[str]  # the kind, as the audit log, citations and search name it
+
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_same_as_created, onupdate=utcnow)
@@ -86,7 +89,7 @@ class Record:
 
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:
-        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
+        return {"version_id_col": cls.__table__.c.version}
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, connection_record: Any) -> None:

@@ -349,9 +349,14 @@ def _record_rules() -> dict[str, RecordRules]:
     """The rules of each record table; link, audit, search and token tables have none beyond their columns."""
     rules = {}
     for resource in RESOURCES:
-        table: Table = resource.model.__table__  # type: ignore[attr-defined]
+        table = resource.model.__table__
+        assert isinstance(table, Table)  # as every declarative model's is
         fields = tuple(name for name in resource.create.model_fields if name in table.columns)
-        rules[table.name] = RecordRules(resource.create, fields, edtf_fields(resource.model))
+        rules[table.name] = RecordRules(
+            resource.create,
+            fields,
+            edtf_fields(resource.model),  # type: ignore[arg-type]  # python/mypy#11470: a class is Hashable
+        )
     return rules
 
 
