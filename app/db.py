@@ -6,7 +6,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from fastapi import Depends, Request
 from sqlalchemy import Boolean, DateTime, FromClause, Integer, MetaData, String, event, false, text
@@ -43,7 +43,8 @@ def utcnow() -> datetime:
 
 
 def _same_as_created(context: Any) -> datetime:
-    return context.get_current_parameters()["created_at"]
+    created_at: datetime = context.get_current_parameters()["created_at"]
+    return created_at
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -77,8 +78,11 @@ class Record:
     the record is restricted (invisible without reader rights), and when it was deleted (deletes are
     soft until an admin purges)."""
 
-    __table__: ClassVar[FromClause]  # set by the declarative base it is mixed with
     record_type: ClassVar[str]  # the kind, as the audit log, citations and search name it
+    if TYPE_CHECKING:  # what the declarative Base it is mixed with provides, as DeclarativeBase declares them
+        __table__: ClassVar[FromClause]
+
+        def __init__(self, **kw: Any) -> None: ...
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

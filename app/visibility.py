@@ -29,7 +29,8 @@ INSIDE_A_CASE = (Participant, Charge, Sentence, Hearing, Outcome, Event)
 
 
 def viewer_of(session: Any) -> Viewer:
-    return session.info.get("viewer", ANONYMOUS)
+    viewer: Viewer = session.info.get("viewer", ANONYMOUS)
+    return viewer
 
 
 # The case a record lies in, under a name of its own: a correlated EXISTS on it (not ``case_id IN (SELECT
