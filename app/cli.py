@@ -8,9 +8,9 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -19,6 +19,8 @@ from sqlalchemy.exc import DBAPIError
 from app.auth.cli import tokens
 from app.config import Settings
 from app.progress import Meter, track
+
+T = TypeVar("T")
 
 cli = typer.Typer(
     help="casetrack: an HTTP JSON API for documenting legal cases against people.\n\n"
@@ -60,7 +62,7 @@ async def _migrate_and_demo(settings: Settings, demo: bool, report: bool = False
         await engine.dispose()
 
 
-def _run(coroutine_factory, expected: tuple[type[Exception], ...] = ()) -> Any:  # noqa: ANN001
+def _run(coroutine_factory: Callable[[], Coroutine[Any, Any, T]], expected: tuple[type[Exception], ...] = ()) -> T:
     """Run database work; a failure is one sentence on stderr and exit code 1, never a traceback.
     The message of an ``expected`` error is that sentence as it is."""
     try:
@@ -143,7 +145,7 @@ def _check_interrupt() -> None:
         raise _Interrupted
 
 
-async def _interruptible(coroutine_factory) -> Any:  # noqa: ANN001
+async def _interruptible(coroutine_factory: Callable[[], Awaitable[T]]) -> T:
     loop, task = asyncio.get_running_loop(), asyncio.current_task()
 
     def on_interrupt() -> None:
@@ -161,7 +163,7 @@ async def _interruptible(coroutine_factory) -> Any:  # noqa: ANN001
             loop.remove_signal_handler(signal.SIGINT)
 
 
-def _transfer(coroutine_factory, action: str, interrupted: str) -> Any:  # noqa: ANN001
+def _transfer(coroutine_factory: Callable[[], Awaitable[T]], action: str, interrupted: str) -> T:
     """Run a dump or a load; every failure becomes one sentence on stderr and an exit code, never a traceback.
 
     Exit 1: the input or the data is wrong (a bad dump, a database that is not empty or not migrated).
@@ -230,7 +232,7 @@ async def _dump(settings: Settings, out: _Output) -> dict[str, int]:
 
     engine = make_engine(settings)
     try:
-        counts = await dump(engine, out)  # type: ignore[arg-type]
+        counts = await dump(engine, out)
         out.flush()
         return counts
     finally:
@@ -372,4 +374,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -107,6 +107,7 @@ RecordId = Annotated[
 IdList = Annotated[list[RecordId], Field(max_length=200)]
 
 # ISO 3166-1 alpha-2, as pycountry knows it: documented as the enum of codes, so clients see every one.
+# (mypy reads an Enum's members only from a literal list, and these come from pycountry: hence the ignore.)
 CountryCode = StrEnum("CountryCode", sorted((c.alpha_2, c.alpha_2) for c in pycountry.countries))  # type: ignore[misc]
 
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import Enum
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from alembic.runtime.migration import MigrationContext
 from pydantic import BaseModel, ValidationError
@@ -48,6 +48,9 @@ from app.migrate import current_heads
 from app.models import Base
 from app.records import edtf_fields
 from app.resources import RESOURCES
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 FORMAT = "casetrack-dump"
 VERSION = 1
@@ -185,7 +188,7 @@ def _primary_key_order(table: Table, dialect: str) -> list[Any]:
     ]
 
 
-async def dump(engine: AsyncEngine, out: TextIO) -> dict[str, int]:
+async def dump(engine: AsyncEngine, out: "SupportsWrite[str]") -> dict[str, int]:
     """Write every table to ``out`` as NDJSON, streaming; returns the row count of each table.
 
     One transaction reads everything, so the dump is a consistent snapshot even while the API writes.
