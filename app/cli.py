@@ -9,9 +9,9 @@ import socket
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, NoReturn, TypeVar
 
 import typer
 
@@ -20,6 +20,8 @@ from app.commands import run as _run
 from app.commands import settings as _settings
 from app.config import Settings
 from app.progress import Meter, track
+
+T = TypeVar("T")
 
 cli = typer.Typer(
     help="casetrack: an HTTP JSON API for documenting legal cases against people.\n\n"
@@ -178,7 +180,7 @@ def _check_interrupt() -> None:
         raise _Interrupted
 
 
-async def _interruptible(coroutine_factory) -> Any:  # noqa: ANN001
+async def _interruptible(coroutine_factory: Callable[[], Awaitable[T]]) -> T:
     loop, task = asyncio.get_running_loop(), asyncio.current_task()
 
     def on_interrupt() -> None:
@@ -196,7 +198,7 @@ async def _interruptible(coroutine_factory) -> Any:  # noqa: ANN001
             loop.remove_signal_handler(signal.SIGINT)
 
 
-def _transfer(coroutine_factory, action: str, interrupted: str) -> Any:  # noqa: ANN001
+def _transfer(coroutine_factory: Callable[[], Awaitable[T]], action: str, interrupted: str) -> T:
     """Run a dump or a load; every failure becomes one sentence on stderr and an exit code, never a traceback.
 
     Exit 1: the input or the data is wrong (a bad dump, a database that is not empty or not migrated).
@@ -265,7 +267,7 @@ async def _dump(settings: Settings, out: _Output) -> dict[str, int]:
 
     engine = make_engine(settings)
     try:
-        counts = await dump(engine, out)  # type: ignore[arg-type]
+        counts = await dump(engine, out)
         out.flush()
         return counts
     finally:
@@ -407,4 +409,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -1,13 +1,16 @@
 """What every `casetrack` command shares: its settings, and database work that fails in one sentence."""
 
 import asyncio
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 
 from app.config import Settings
+
+T = TypeVar("T")
 
 
 def settings() -> Settings:
@@ -19,7 +22,7 @@ def settings() -> Settings:
         raise typer.Exit(2) from None
 
 
-def run(coroutine_factory, expected: tuple[type[Exception], ...] = ()) -> Any:  # noqa: ANN001
+def run(coroutine_factory: Callable[[], Coroutine[Any, Any, T]], expected: tuple[type[Exception], ...] = ()) -> T:
     """Run database work; a failure is one sentence on stderr and exit code 1, never a traceback.
     The message of an ``expected`` error is that sentence as it is."""
     try:

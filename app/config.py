@@ -138,7 +138,8 @@ def get_settings() -> Settings:
 
 def settings_of(request: Request) -> Settings:
     """The settings the running app was created with (tests build apps with their own)."""
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 SettingsDep = Annotated[Settings, Depends(settings_of)]

@@ -6,10 +6,10 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from fastapi import Depends, Request
-from sqlalchemy import Boolean, DateTime, Integer, MetaData, String, event, false, text
+from sqlalchemy import Boolean, DateTime, FromClause, Integer, MetaData, String, event, false, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InvalidatePoolError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -43,7 +43,8 @@ def utcnow() -> datetime:
 
 
 def _same_as_created(context: Any) -> datetime:
-    return context.get_current_parameters()["created_at"]
+    created_at: datetime = context.get_current_parameters()["created_at"]
+    return created_at
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -77,6 +78,12 @@ class Record:
     the record is restricted (invisible without reader rights), and when it was deleted (deletes are
     soft until an admin purges)."""
 
+    record_type: ClassVar[str]  # the kind, as the audit log, citations and search name it
+    if TYPE_CHECKING:  # what the declarative Base it is mixed with provides, as DeclarativeBase declares them
+        __table__: ClassVar[FromClause]
+
+        def __init__(self, **kw: Any) -> None: ...
+
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_same_as_created, onupdate=utcnow)
@@ -86,7 +93,7 @@ class Record:
 
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:
-        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
+        return {"version_id_col": cls.__table__.c.version}
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, connection_record: Any) -> None:

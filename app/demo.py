@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.roles import SYSTEM
 from app.cases.models import Case, Charge, Participant, Sentence, charge_people
 from app.cases.schemas import CaseCreate, ChargeCreate, ParticipantCreate, SentenceCreate
+from app.db import Record
 from app.events.models import Event, event_organizations, event_people
 from app.events.schemas import EventCreate
 from app.hearings.models import Hearing, Outcome
@@ -443,7 +444,7 @@ LINKS = {
 
 
 async def _ensure(
-    session: AsyncSession, model: type, schema: type[BaseModel], key: str, payload: dict[str, Any], **owner: str
+    session: AsyncSession, model: type[Record], schema: type[BaseModel], key: str, payload: dict[str, Any], **owner: str
 ) -> bool:
     """Create one record under its fixed id unless it exists; the payload passes the API's own schema."""
     record_id = demo_id(key)
@@ -476,7 +477,7 @@ async def load_demo(session: AsyncSession) -> int:
     for key, payload in ORGANIZATIONS:
         created += await _ensure(session, Organization, OrganizationCreate, key, payload)
     created += await _ensure(session, Case, CaseCreate, "case", CASE)
-    nested: list[tuple[type, type[BaseModel], list[tuple[str, dict[str, Any]]]]] = [
+    nested: list[tuple[type[Record], type[BaseModel], list[tuple[str, dict[str, Any]]]]] = [
         (Participant, ParticipantCreate, PARTICIPANTS),
         (Charge, ChargeCreate, CHARGES),
         (Sentence, SentenceCreate, SENTENCES),

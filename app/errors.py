@@ -177,7 +177,9 @@ async def handle_validation_error(request: Request, exc: Exception) -> JSONRespo
     errors = _validation_errors(exc)
     if any(e["type"] == "json_invalid" for e in errors):
         reason = next(e for e in errors if e["type"] == "json_invalid")
-        ctx = next((err.get("ctx", {}) for err in exc.errors() if err.get("type") == "json_invalid"), {})
+        ctx: dict[str, Any] = next(
+            (err.get("ctx", {}) for err in exc.errors() if err.get("type") == "json_invalid"), {}
+        )
         return problem(
             request,
             400,

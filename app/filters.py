@@ -9,6 +9,7 @@ from fastapi import Query, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from sqlalchemy import ColumnElement, Select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app.dates import EDTFDate, edtf_bounds
 from app.errors import BadQuery, InvalidQuery
@@ -91,8 +92,8 @@ def ids(value: str | None) -> list[str] | None:
 
 def within_dates(
     stmt: Select[Any],
-    earliest: ColumnElement[Any],
-    latest: ColumnElement[Any],
+    earliest: ColumnElement[Any] | InstrumentedAttribute[Any],
+    latest: ColumnElement[Any] | InstrumentedAttribute[Any],
     date_from: str | None,
     date_to: str | None,
 ) -> Select[Any]:

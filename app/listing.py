@@ -9,11 +9,11 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy import Select, func, select
@@ -91,8 +91,9 @@ def _fields_query(schema: type[BaseModel], scope: str, example: str) -> Any:
     )
 
 
-def record_fields(schema: type[BaseModel], scope: str = "") -> Any:
-    """The `fields` parameter of one record's GET, as a dependency type: None without it, else the set of
+def record_fields(schema: type[BaseModel], scope: str = "") -> Callable[..., set[str] | None]:
+    """The `fields` parameter of one record's GET, as a dependency (a route takes
+    ``Annotated[set[str] | None, Depends(record_fields(...))]``): None without it, else the set of
     ``schema``'s fields it names (unknown ones are a 422, as on lists). The body is then trimmed to them:
     the same body the viewer would get in full, with keys left out, so nothing new can show."""
     names = list(schema.model_fields)
@@ -103,11 +104,12 @@ def record_fields(schema: type[BaseModel], scope: str = "") -> Any:
     ) -> set[str] | None:
         return None if fields is None else set(selected_fields(schema, fields))
 
-    return Annotated[set[str] | None, Depends(fields)]
+    return fields
 
 
-def list_params(schema: type[BaseModel], sorting: Sorting) -> Any:
-    """The query parameters of a list of ``schema`` items ordered by ``sorting``, as a dependency type:
+def list_params(schema: type[BaseModel], sorting: Sorting) -> Callable[..., ListParams]:
+    """The query parameters of a list of ``schema`` items ordered by ``sorting``, as a dependency (a route takes
+    ``Annotated[ListParams, Depends(list_params(...))]``):
     `sort` and `fields` documented with this list's own names (a pattern each), which `respond` holds to."""
     sort_example, fields_example = _examples(schema, sorting)
 
@@ -132,7 +134,7 @@ def list_params(schema: type[BaseModel], sorting: Sorting) -> Any:
     ) -> ListParams:
         return ListParams(page, sort, count, fields, format, schema, sorting)
 
-    return Annotated[ListParams, Depends(params)]
+    return params
 
 
 def wants_csv(request: Request, params: ListParams) -> bool:

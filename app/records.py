@@ -9,7 +9,9 @@ from typing import Any, Literal, TypeVar
 
 from sqlalchemy import (
     Boolean,
+    Column,
     ColumnElement,
+    FromClause,
     Select,
     Table,
     and_,
@@ -24,7 +26,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import ColumnProperty, column_property
+from sqlalchemy.orm import MappedSQLExpression, column_property
 
 from app.dates import set_edtf
 from app.db import utcnow
@@ -48,24 +50,24 @@ def _for(lock: RowLock | None) -> bool | dict[str, bool] | None:
 SHOW_RESTRICTED = bindparam("show_restricted", value=False, type_=Boolean)
 
 
-def _visible(target: Table) -> ColumnElement[bool]:
+def _visible(target: FromClause) -> ColumnElement[bool]:
     return and_(target.c.deleted_at.is_(None), or_(SHOW_RESTRICTED, target.c.restricted == false()))
 
 
 def aggregated_ids(
-    link_column: ColumnElement[Any], target: Table, *where: ColumnElement[bool]
-) -> ColumnProperty[str | None]:
+    link_column: Column[Any], target: FromClause, *where: ColumnElement[bool]
+) -> MappedSQLExpression[str | None]:
     """A read-only attribute holding the comma-joined ids a link table points at, loaded with the row
     itself; ids of records the viewer may not see (restricted, deleted) are left out."""
     return column_property(
         select(func.aggregate_strings(link_column, ","))
-        .join_from(link_column.table, target, target.c.id == link_column)  # type: ignore[attr-defined]
+        .join_from(link_column.table, target, target.c.id == link_column)
         .where(*where, _visible(target))
         .scalar_subquery()
     )
 
 
-def shown_id(column: Any, target: Table) -> ColumnProperty[str | None]:
+def shown_id(column: Any, target: FromClause) -> MappedSQLExpression[str | None]:
     """A reference as the viewer may see it: the id, or null when it names a record hidden from them."""
     hidden_check = select(target.c.id).where(target.c.id == column, _visible(target)).scalar_subquery()
     return column_property(case((SHOW_RESTRICTED, column), else_=hidden_check))
@@ -138,13 +140,13 @@ async def refuse_if_referenced(
 @cache
 def edtf_fields(model: type) -> frozenset[str]:
     """The EDTF fields of a model: those stored beside ``<name>_earliest`` and ``<name>_latest`` bounds."""
-    columns = set(inspect(model).columns.keys())
+    columns: set[str] = set(inspect(model).columns.keys())
     return frozenset(name for name in columns if f"{name}_earliest" in columns and f"{name}_latest" in columns)
 
 
 def apply_changes(record: Any, changes: Mapping[str, Any]) -> None:
     """Copy validated fields onto a model, computing the calendar bounds of its EDTF fields."""
-    dated = edtf_fields(type(record))
+    dated = edtf_fields(type(record))  # type: ignore[arg-type]  # python/mypy#11470: a class is Hashable
     for name, value in changes.items():
         if name in dated:
             set_edtf(record, name, value)

@@ -16,6 +16,7 @@ from app.cases.schemas import (
     SentenceCreate,
     SentenceRead,
 )
+from app.db import Record
 from app.events.models import Event
 from app.events.schemas import EventCreate, EventRead
 from app.hearings.models import Hearing, Outcome
@@ -32,14 +33,14 @@ from app.sources.schemas import SourceCreate, SourceRead
 class Resource:
     path: str  # URL segment: /api/v1/<path>/{id}
     name: str  # singular, for operation ids and messages
-    model: type
+    model: type[Record]
     read: type[BaseModel]
     create: type[BaseModel]  # what the API takes for a new one: `casetrack load` holds dumped rows to it too
     searchable: bool = False
 
     @property
     def record_type(self) -> str:
-        return self.model.record_type  # type: ignore[attr-defined]
+        return self.model.record_type
 
 
 RESOURCES = (

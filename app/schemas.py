@@ -81,23 +81,23 @@ def _stripped(value: str) -> str:
     return stripped
 
 
-def short_text(max_length: int) -> object:
-    """A required piece of text: at most ``max_length`` characters as sent, at least one of them not a space,
-    none of them forbidden, stored in NFC without surrounding spaces. The pattern says so in the OpenAPI document."""
-    return Annotated[
-        str,
+def short_text(max_length: int) -> tuple[object, ...]:
+    """The rules of a required piece of text, for ``Annotated[str, *short_text(n)]``: at most ``max_length``
+    characters as sent, at least one of them not a space, none of them forbidden, stored in NFC without
+    surrounding spaces. The pattern says so in the OpenAPI document."""
+    return (
         StringConstraints(min_length=1, max_length=max_length),
         Field(json_schema_extra={"pattern": NOT_BLANK}),
         _clean(max_length),
         AfterValidator(_stripped),
-    ]
+    )
 
 
-ShortText = short_text(500)
+ShortText = Annotated[str, *short_text(500)]
 LongText = Annotated[
     str, StringConstraints(max_length=20_000), Field(json_schema_extra={"pattern": ANY_TEXT}), _clean(20_000)
 ]
-Url = short_text(2_000)
+Url = Annotated[str, *short_text(2_000)]
 RecordId = Annotated[
     str,
     StringConstraints(min_length=1, max_length=ID_LENGTH),
@@ -107,6 +107,7 @@ RecordId = Annotated[
 IdList = Annotated[list[RecordId], Field(max_length=200)]
 
 # ISO 3166-1 alpha-2, as pycountry knows it: documented as the enum of codes, so clients see every one.
+# (mypy reads an Enum's members only from a literal list, and these come from pycountry: hence the ignore.)
 CountryCode = StrEnum("CountryCode", sorted((c.alpha_2, c.alpha_2) for c in pycountry.countries))  # type: ignore[misc]
 
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import Enum
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from alembic.runtime.migration import MigrationContext
 from pydantic import BaseModel, ValidationError
@@ -48,6 +48,9 @@ from app.migrate import current_heads
 from app.models import Base
 from app.records import edtf_fields
 from app.resources import RESOURCES
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 FORMAT = "casetrack-dump"
 VERSION = 1
@@ -185,7 +188,7 @@ def _primary_key_order(table: Table, dialect: str) -> list[Any]:
     ]
 
 
-async def dump(engine: AsyncEngine, out: TextIO) -> dict[str, int]:
+async def dump(engine: AsyncEngine, out: "SupportsWrite[str]") -> dict[str, int]:
     """Write every table to ``out`` as NDJSON, streaming; returns the row count of each table.
 
     One transaction reads everything, so the dump is a consistent snapshot even while the API writes.
@@ -349,9 +352,14 @@ def _record_rules() -> dict[str, RecordRules]:
     """The rules of each record table; link, audit, search and token tables have none beyond their columns."""
     rules = {}
     for resource in RESOURCES:
-        table: Table = resource.model.__table__  # type: ignore[attr-defined]
+        table = resource.model.__table__
+        assert isinstance(table, Table)  # as every declarative model's is
         fields = tuple(name for name in resource.create.model_fields if name in table.columns)
-        rules[table.name] = RecordRules(resource.create, fields, edtf_fields(resource.model))
+        rules[table.name] = RecordRules(
+            resource.create,
+            fields,
+            edtf_fields(resource.model),  # type: ignore[arg-type]  # python/mypy#11470: a class is Hashable
+        )
     return rules
 
 

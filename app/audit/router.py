@@ -3,7 +3,7 @@
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
@@ -14,7 +14,7 @@ from app.audit.schemas import Action, AuditEntryRead, ChangesPage
 from app.auth.dependencies import AdminDep, ReaderDep
 from app.db import SessionDep
 from app.errors import InvalidQuery, NotFound
-from app.listing import Sorting, list_params, respond
+from app.listing import ListParams, Sorting, list_params, respond
 from app.pagination import Page
 from app.resources import RESOURCES, Resource
 
@@ -24,7 +24,7 @@ AUDIT_SORTING = Sorting({"seq": AuditEntry.seq, "at": AuditEntry.at}, default="s
 MAX_CHANGES = 1000
 SINCE_PATTERN = "^[0-9]+$"
 LAST_POSSIBLE_SEQ = 2**63 - 1  # seq is a signed 64-bit integer on both databases
-AuditList = list_params(AuditEntryRead, AUDIT_SORTING)
+AuditList = Annotated[ListParams, Depends(list_params(AuditEntryRead, AUDIT_SORTING))]
 
 
 def _history_route(resource: Resource) -> Any:
@@ -89,7 +89,12 @@ for resource in RESOURCES:
     )
 
 
-@router.get("/audit", name="listAuditEntries", responses=http.LIST | http.problem_responses(403))
+@router.get(
+    "/audit",
+    name="listAuditEntries",
+    responses=http.LIST | http.problem_responses(403),
+    response_model=Page[AuditEntryRead],
+)
 async def list_audit_entries(
     request: Request,
     session: SessionDep,
@@ -98,7 +103,7 @@ async def list_audit_entries(
     actor: Annotated[str | None, Query(max_length=100, description="Name of the token.")] = None,
     record_type: Annotated[str | None, Query(max_length=20, examples=["hearing"])] = None,
     action: Annotated[Action | None, Query()] = None,
-) -> Page[AuditEntryRead]:
+) -> Response:
     stmt = service.entries_query(record_type)
     if actor is not None:
         stmt = stmt.where(AuditEntry.actor == actor)

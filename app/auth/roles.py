@@ -39,4 +39,5 @@ SYSTEM = Viewer(name="system", role=Role.admin)  # the command line: demo, load,
 
 def viewer_of(session: Any) -> Viewer:
     """Who a session reads and writes for (set per request); nobody set is the anonymous public."""
-    return session.info.get("viewer", ANONYMOUS)
+    viewer: Viewer = session.info.get("viewer", ANONYMOUS)
+    return viewer

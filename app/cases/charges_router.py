@@ -2,6 +2,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from app import http
 from app.cases import service
@@ -15,8 +16,8 @@ from app.pagination import Page
 from app.schemas import NFC
 
 router = APIRouter(tags=["charges"])
-ChargeList = list_params(ChargeRead, service.CHARGE_SORTING)
-ChargeFields = record_fields(ChargeRead)
+ChargeList = Annotated[ListParams, Depends(list_params(ChargeRead, service.CHARGE_SORTING))]
+ChargeFields = Annotated[set[str] | None, Depends(record_fields(ChargeRead))]
 
 
 async def load_charge(charge_id: str, session: SessionDep, request: Request) -> Charge:
@@ -52,39 +53,43 @@ async def _list(
     return await respond(request, session, stmt, params)
 
 
-@router.get("/cases/{case_id}/charges", name="listCaseCharges", responses=http.LIST_CASE)
+@router.get(
+    "/cases/{case_id}/charges", name="listCaseCharges", responses=http.LIST_CASE, response_model=Page[ChargeRead]
+)
 async def list_case_charges(
     case: CaseDep, request: Request, session: SessionDep, params: ChargeList, filters: FiltersDep
-) -> Page[ChargeRead]:
+) -> Response:
     return await _list(request, session, params, filters, case.id)
 
 
-@router.post("/cases/{case_id}/charges", status_code=201, name="createCharge", responses=http.CREATE)
+@router.post(
+    "/cases/{case_id}/charges", status_code=201, name="createCharge", responses=http.CREATE, response_model=ChargeRead
+)
 async def create_charge(
     case: CaseDep, body: ChargeCreate, request: Request, response: Response, session: SessionDep
-) -> ChargeRead:
+) -> JSONResponse:
     charge = await service.create_charge(session, case, body)
     return http.created(request, charge, ChargeRead, "getCharge", charge_id=charge.id)
 
 
-@router.get("/charges", name="listCharges", responses=http.LIST)
+@router.get("/charges", name="listCharges", responses=http.LIST, response_model=Page[ChargeRead])
 async def list_charges(
     request: Request,
     session: SessionDep,
     params: ChargeList,
     filters: FiltersDep,
     case_id: Annotated[str | None, Query(max_length=32)] = None,
-) -> Page[ChargeRead]:
+) -> Response:
     return await _list(request, session, params, filters, case_id)
 
 
-@router.get("/charges/{charge_id}", name="getCharge", responses=http.READ)
-async def get_charge(charge: ChargeDep, fields: ChargeFields) -> ChargeRead:
+@router.get("/charges/{charge_id}", name="getCharge", responses=http.READ, response_model=ChargeRead)
+async def get_charge(charge: ChargeDep, fields: ChargeFields) -> JSONResponse:
     return http.record_response(charge, ChargeRead, fields=fields)
 
 
-@router.patch("/charges/{charge_id}", name="updateCharge", responses=http.UPDATE)
-async def update_charge(body: ChargeUpdate, charge: ChargeDep, session: SessionDep) -> ChargeRead:
+@router.patch("/charges/{charge_id}", name="updateCharge", responses=http.UPDATE, response_model=ChargeRead)
+async def update_charge(body: ChargeUpdate, charge: ChargeDep, session: SessionDep) -> JSONResponse:
     return http.record_response(await service.update_charge(session, charge, body), ChargeRead)
 
 

@@ -12,8 +12,6 @@ from app.people.models import Person
 from app.records import aggregated_ids, shown_id, split_ids
 from app.sources.models import Cited
 
-CASE_FK = {"ondelete": "CASCADE"}
-
 
 class Case(Cited, Record, Base):
     """One prosecution; it can have several defendants."""
@@ -37,7 +35,7 @@ class Participant(Cited, Record, Base):
     __table_args__ = (Index("ix_participants_case_id_since", "case_id", "since_earliest"),)
     record_type = "participant"
 
-    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", **CASE_FK))
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     person_id: Mapped[str] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"), index=True)
     role: Mapped[str] = mapped_column(String(32), index=True)
     since: Mapped[str | None] = mapped_column(String(EDTF_MAX_LENGTH))
@@ -63,7 +61,7 @@ class Charge(Cited, Record, Base):
     __table_args__ = (Index("ix_charges_case_id_date", "case_id", "date_earliest"),)
     record_type = "charge"
 
-    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", **CASE_FK))
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     person_id: Mapped[str | None] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"), index=True)
     statute: Mapped[str | None] = mapped_column(String(300), index=True)
     description: Mapped[str] = mapped_column(Text)
@@ -90,7 +88,7 @@ class Sentence(Cited, Record, Base):
     __table_args__ = (Index("ix_sentences_case_id_start", "case_id", "start_date_earliest"),)
     record_type = "sentence"
 
-    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", **CASE_FK))
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     person_id: Mapped[str] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"), index=True)
     kind: Mapped[str] = mapped_column(String(32), index=True)
     term_months: Mapped[int | None] = mapped_column(Integer)

@@ -2,6 +2,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from app import http
 from app.cases import service
@@ -14,8 +15,8 @@ from app.listing import ListParams, list_params, record_fields, respond
 from app.pagination import Page
 
 router = APIRouter(tags=["participants"])
-ParticipantList = list_params(ParticipantRead, service.PARTICIPANT_SORTING)
-ParticipantFields = record_fields(ParticipantRead)
+ParticipantList = Annotated[ListParams, Depends(list_params(ParticipantRead, service.PARTICIPANT_SORTING))]
+ParticipantFields = Annotated[set[str] | None, Depends(record_fields(ParticipantRead))]
 
 
 async def load_participant(participant_id: str, session: SessionDep, request: Request) -> Participant:
@@ -43,41 +44,54 @@ async def _list(
     return await respond(request, session, stmt, params)
 
 
-@router.get("/cases/{case_id}/participants", name="listCaseParticipants", responses=http.LIST_CASE)
+@router.get(
+    "/cases/{case_id}/participants",
+    name="listCaseParticipants",
+    responses=http.LIST_CASE,
+    response_model=Page[ParticipantRead],
+)
 async def list_case_participants(
     case: CaseDep, request: Request, session: SessionDep, params: ParticipantList, filters: FiltersDep
-) -> Page[ParticipantRead]:
+) -> Response:
     return await _list(request, session, params, filters, case.id)
 
 
-@router.post("/cases/{case_id}/participants", status_code=201, name="createParticipant", responses=http.CREATE)
+@router.post(
+    "/cases/{case_id}/participants",
+    status_code=201,
+    name="createParticipant",
+    responses=http.CREATE,
+    response_model=ParticipantRead,
+)
 async def create_participant(
     case: CaseDep, body: ParticipantCreate, request: Request, response: Response, session: SessionDep
-) -> ParticipantRead:
+) -> JSONResponse:
     participant = await service.create_participant(session, case, body)
     return http.created(request, participant, ParticipantRead, "getParticipant", participant_id=participant.id)
 
 
-@router.get("/participants", name="listParticipants", responses=http.LIST)
+@router.get("/participants", name="listParticipants", responses=http.LIST, response_model=Page[ParticipantRead])
 async def list_participants(
     request: Request,
     session: SessionDep,
     params: ParticipantList,
     filters: FiltersDep,
     case_id: Annotated[str | None, Query(max_length=32)] = None,
-) -> Page[ParticipantRead]:
+) -> Response:
     return await _list(request, session, params, filters, case_id)
 
 
-@router.get("/participants/{participant_id}", name="getParticipant", responses=http.READ)
-async def get_participant(participant: ParticipantDep, fields: ParticipantFields) -> ParticipantRead:
+@router.get(
+    "/participants/{participant_id}", name="getParticipant", responses=http.READ, response_model=ParticipantRead
+)
+async def get_participant(participant: ParticipantDep, fields: ParticipantFields) -> JSONResponse:
     return http.record_response(participant, ParticipantRead, fields=fields)
 
 
-@router.patch("/participants/{participant_id}", name="updateParticipant", responses=http.UPDATE)
-async def update_participant(
-    body: ParticipantUpdate, participant: ParticipantDep, session: SessionDep
-) -> ParticipantRead:
+@router.patch(
+    "/participants/{participant_id}", name="updateParticipant", responses=http.UPDATE, response_model=ParticipantRead
+)
+async def update_participant(body: ParticipantUpdate, participant: ParticipantDep, session: SessionDep) -> JSONResponse:
     return http.record_response(await service.update_participant(session, participant, body), ParticipantRead)
 
 

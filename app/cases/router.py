@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app import http
@@ -10,16 +10,19 @@ from app.cases.embedding import CaseWithRecords, Include, case_with_records
 from app.cases.schemas import CaseCreate, CaseRead, CaseStatus, CaseUpdate, ParticipantRole
 from app.db import SessionDep
 from app.filters import CountryFilter, SearchQuery, choice_list, choices
-from app.listing import list_params, record_fields, respond
+from app.listing import ListParams, list_params, record_fields, respond
 from app.pagination import Page
 from app.schemas import NFC
 
 router = APIRouter(prefix="/cases", tags=["cases"])
-CaseList = list_params(CaseRead, service.CASE_SORTING)
-CaseFields = record_fields(CaseRead, "of the case itself; what `include` embeds comes whatever this says")
+CaseList = Annotated[ListParams, Depends(list_params(CaseRead, service.CASE_SORTING))]
+CaseFields = Annotated[
+    set[str] | None,
+    Depends(record_fields(CaseRead, "of the case itself; what `include` embeds comes whatever this says")),
+]
 
 
-@router.get("", name="listCases", responses=http.LIST)
+@router.get("", name="listCases", responses=http.LIST, response_model=Page[CaseRead])
 async def list_cases(
     request: Request,
     session: SessionDep,
@@ -35,7 +38,7 @@ async def list_cases(
         str | None, Query(max_length=300, description="Cases with a charge under this statute."), NFC
     ] = None,
     q: SearchQuery = None,
-) -> Page[CaseRead]:
+) -> Response:
     stmt = service.cases_query(
         country=country,
         status=choices(status, CaseStatus, "status"),
@@ -47,8 +50,8 @@ async def list_cases(
     return await respond(request, session, stmt, params, search=found)
 
 
-@router.post("", status_code=201, name="createCase", responses=http.CREATE)
-async def create_case(body: CaseCreate, request: Request, response: Response, session: SessionDep) -> CaseRead:
+@router.post("", status_code=201, name="createCase", responses=http.CREATE, response_model=CaseRead)
+async def create_case(body: CaseCreate, request: Request, response: Response, session: SessionDep) -> JSONResponse:
     case = await service.create_case(session, body)
     return http.created(request, case, CaseRead, "getCase", case_id=case.id)
 
@@ -78,8 +81,8 @@ async def get_case(
     return http.versioned(body, case)
 
 
-@router.patch("/{case_id}", name="updateCase", responses=http.UPDATE)
-async def update_case(body: CaseUpdate, case: CaseDep, session: SessionDep) -> CaseRead:
+@router.patch("/{case_id}", name="updateCase", responses=http.UPDATE, response_model=CaseRead)
+async def update_case(body: CaseUpdate, case: CaseDep, session: SessionDep) -> JSONResponse:
     return http.record_response(await service.update_case(session, case, body), CaseRead)
 
 

@@ -1,7 +1,8 @@
 import datetime as dt
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import AliasChoices, Field
+from pydantic import MISSING, AliasChoices, Field
 
 from app.cases.sentencing import after_months
 from app.dates import EDTFDate
@@ -63,7 +64,7 @@ class CaseCreate(CaseFields):
 
 
 class CaseUpdate(CaseFields):
-    title: ShortText = None  # type: ignore[assignment]  # may change, never be null
+    title: ShortText | MISSING = MISSING  # may change, never be null
 
 
 class CaseRead(CitedOut):
@@ -92,8 +93,8 @@ class ParticipantCreate(ParticipantFields):
 
 
 class ParticipantUpdate(ParticipantFields):
-    person_id: RecordId = None  # type: ignore[assignment]
-    role: ParticipantRole = None  # type: ignore[assignment]
+    person_id: RecordId | MISSING = MISSING
+    role: ParticipantRole | MISSING = MISSING
 
 
 class ParticipantRead(CitedOut):
@@ -111,7 +112,7 @@ class ParticipantRead(CitedOut):
 
 # Charges
 
-Statute = short_text(300)  # as long as its column, and the statute= filter
+Statute = Annotated[str, *short_text(300)]  # as long as its column, and the statute= filter
 
 
 class ChargeFields(RecordFields):
@@ -130,8 +131,8 @@ class ChargeCreate(ChargeFields):
 
 
 class ChargeUpdate(ChargeFields):
-    description: ShortText = None  # type: ignore[assignment]
-    status: ChargeStatus = None  # type: ignore[assignment]
+    description: ShortText | MISSING = MISSING
+    status: ChargeStatus | MISSING = MISSING
 
 
 class ChargeRead(CitedOut):
@@ -170,8 +171,8 @@ class SentenceCreate(SentenceFields):
 
 
 class SentenceUpdate(SentenceFields):
-    person_id: RecordId = None  # type: ignore[assignment]
-    kind: SentenceKind = None  # type: ignore[assignment]
+    person_id: RecordId | MISSING = MISSING
+    kind: SentenceKind | MISSING = MISSING
 
 
 class SentenceRead(CitedOut):

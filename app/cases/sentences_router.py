@@ -2,6 +2,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from app import http
 from app.cases import service
@@ -15,8 +16,8 @@ from app.listing import ListParams, list_params, record_fields, respond
 from app.pagination import Page
 
 router = APIRouter(tags=["sentences"])
-SentenceList = list_params(SentenceRead, service.SENTENCE_SORTING)
-SentenceFields = record_fields(SentenceRead)
+SentenceList = Annotated[ListParams, Depends(list_params(SentenceRead, service.SENTENCE_SORTING))]
+SentenceFields = Annotated[set[str] | None, Depends(record_fields(SentenceRead))]
 
 
 async def load_sentence(sentence_id: str, session: SessionDep, request: Request) -> Sentence:
@@ -48,14 +49,22 @@ async def _list(
     return await respond(request, session, stmt, params)
 
 
-@router.get("/cases/{case_id}/sentences", name="listCaseSentences", responses=http.LIST_CASE)
+@router.get(
+    "/cases/{case_id}/sentences", name="listCaseSentences", responses=http.LIST_CASE, response_model=Page[SentenceRead]
+)
 async def list_case_sentences(
     case: CaseDep, request: Request, session: SessionDep, params: SentenceList, filters: FiltersDep
-) -> Page[SentenceRead]:
+) -> Response:
     return await _list(request, session, params, filters, case.id)
 
 
-@router.post("/cases/{case_id}/sentences", status_code=201, name="createSentence", responses=http.CREATE)
+@router.post(
+    "/cases/{case_id}/sentences",
+    status_code=201,
+    name="createSentence",
+    responses=http.CREATE,
+    response_model=SentenceRead,
+)
 async def create_sentence(
     case: CaseDep,
     body: SentenceCreate,
@@ -63,31 +72,31 @@ async def create_sentence(
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
-) -> SentenceRead:
+) -> JSONResponse:
     sentence = await service.create_sentence(session, case, body, settings)
     return http.created(request, sentence, SentenceRead, "getSentence", sentence_id=sentence.id)
 
 
-@router.get("/sentences", name="listSentences", responses=http.LIST)
+@router.get("/sentences", name="listSentences", responses=http.LIST, response_model=Page[SentenceRead])
 async def list_sentences(
     request: Request,
     session: SessionDep,
     params: SentenceList,
     filters: FiltersDep,
     case_id: Annotated[str | None, Query(max_length=32)] = None,
-) -> Page[SentenceRead]:
+) -> Response:
     return await _list(request, session, params, filters, case_id)
 
 
-@router.get("/sentences/{sentence_id}", name="getSentence", responses=http.READ)
-async def get_sentence(sentence: SentenceDep, fields: SentenceFields) -> SentenceRead:
+@router.get("/sentences/{sentence_id}", name="getSentence", responses=http.READ, response_model=SentenceRead)
+async def get_sentence(sentence: SentenceDep, fields: SentenceFields) -> JSONResponse:
     return http.record_response(sentence, SentenceRead, fields=fields)
 
 
-@router.patch("/sentences/{sentence_id}", name="updateSentence", responses=http.UPDATE)
+@router.patch("/sentences/{sentence_id}", name="updateSentence", responses=http.UPDATE, response_model=SentenceRead)
 async def update_sentence(
     body: SentenceUpdate, sentence: SentenceDep, session: SessionDep, settings: SettingsDep
-) -> SentenceRead:
+) -> JSONResponse:
     return http.record_response(await service.update_sentence(session, sentence, body, settings), SentenceRead)
 
 

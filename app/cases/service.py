@@ -81,7 +81,7 @@ def cases_query(
     person_id: str | None = None,
     role: list[ParticipantRole] | None = None,
     statute: str | None = None,
-) -> Select[tuple[Case]]:
+) -> Select[Case]:
     stmt = select(Case)
     if country is not None:
         stmt = stmt.where(Case.country == country)
@@ -162,7 +162,7 @@ def participants_query(
     case_id: str | None = None,
     person_id: str | None = None,
     role: list[ParticipantRole] | None = None,
-) -> Select[tuple[Participant]]:
+) -> Select[Participant]:
     stmt = select(Participant)
     if case_id is not None:
         stmt = stmt.where(Participant.case_id == case_id)
@@ -176,7 +176,7 @@ def participants_query(
 # Charges
 
 
-async def _check_charge_refs(session: AsyncSession, changes: dict) -> None:
+async def _check_charge_refs(session: AsyncSession, changes: dict[str, Any]) -> None:
     if changes.get("person_id") is not None:
         await require_ids(session, Person, [changes["person_id"]], "person_id", "person")
     if changes.get("named_person_ids"):
@@ -227,7 +227,7 @@ def charges_query(
     statute: str | None = None,
     date_from: str | None = None,
     date_to: str | None = None,
-) -> Select[tuple[Charge]]:
+) -> Select[Charge]:
     stmt = select(Charge)
     if case_id is not None:
         stmt = stmt.where(Charge.case_id == case_id)
@@ -243,7 +243,7 @@ def charges_query(
 # Sentences
 
 
-async def _check_sentence_refs(session: AsyncSession, changes: dict) -> None:
+async def _check_sentence_refs(session: AsyncSession, changes: dict[str, Any]) -> None:
     if changes.get("person_id") is not None:
         await require_ids(session, Person, [changes["person_id"]], "person_id", "person")
     if changes.get("facility_id") is not None:
@@ -294,7 +294,7 @@ def sentences_query(
     person_id: str | None = None,
     kind: list[SentenceKind] | None = None,
     facility_id: str | None = None,
-) -> Select[tuple[Sentence]]:
+) -> Select[Sentence]:
     stmt = select(Sentence)
     if case_id is not None:
         stmt = stmt.where(Sentence.case_id == case_id)

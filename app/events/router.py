@@ -2,6 +2,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from app import http
 from app.cases.dependencies import CaseDep
@@ -15,8 +16,8 @@ from app.pagination import Page
 from app.search import service as search
 
 router = APIRouter(tags=["events"])
-EventList = list_params(EventRead, service.SORTING)
-EventFields = record_fields(EventRead)
+EventList = Annotated[ListParams, Depends(list_params(EventRead, service.SORTING))]
+EventFields = Annotated[set[str] | None, Depends(record_fields(EventRead))]
 
 
 async def load_event(event_id: str, session: SessionDep, request: Request) -> Event:
@@ -56,39 +57,41 @@ async def _list(
     return await respond(request, session, stmt, params, search=found)
 
 
-@router.get("/cases/{case_id}/events", name="listCaseEvents", responses=http.LIST_CASE)
+@router.get("/cases/{case_id}/events", name="listCaseEvents", responses=http.LIST_CASE, response_model=Page[EventRead])
 async def list_case_events(
     case: CaseDep, request: Request, session: SessionDep, params: EventList, filters: FiltersDep
-) -> Page[EventRead]:
+) -> Response:
     return await _list(request, session, params, filters, case.id)
 
 
-@router.post("/cases/{case_id}/events", status_code=201, name="createEvent", responses=http.CREATE)
+@router.post(
+    "/cases/{case_id}/events", status_code=201, name="createEvent", responses=http.CREATE, response_model=EventRead
+)
 async def create_event(
     case: CaseDep, body: EventCreate, request: Request, response: Response, session: SessionDep
-) -> EventRead:
+) -> JSONResponse:
     event = await service.create_event(session, case, body)
     return http.created(request, event, EventRead, "getEvent", event_id=event.id)
 
 
-@router.get("/events", name="listEvents", responses=http.LIST)
+@router.get("/events", name="listEvents", responses=http.LIST, response_model=Page[EventRead])
 async def list_events(
     request: Request,
     session: SessionDep,
     params: EventList,
     filters: FiltersDep,
     case_id: Annotated[str | None, Query(max_length=32)] = None,
-) -> Page[EventRead]:
+) -> Response:
     return await _list(request, session, params, filters, case_id)
 
 
-@router.get("/events/{event_id}", name="getEvent", responses=http.READ)
-async def get_event(event: EventDep, fields: EventFields) -> EventRead:
+@router.get("/events/{event_id}", name="getEvent", responses=http.READ, response_model=EventRead)
+async def get_event(event: EventDep, fields: EventFields) -> JSONResponse:
     return http.record_response(event, EventRead, fields=fields)
 
 
-@router.patch("/events/{event_id}", name="updateEvent", responses=http.UPDATE)
-async def update_event(body: EventUpdate, event: EventDep, session: SessionDep) -> EventRead:
+@router.patch("/events/{event_id}", name="updateEvent", responses=http.UPDATE, response_model=EventRead)
+async def update_event(body: EventUpdate, event: EventDep, session: SessionDep) -> JSONResponse:
     return http.record_response(await service.update_event(session, event, body), EventRead)
 
 

@@ -1,7 +1,7 @@
 import datetime as dt
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import MISSING, Field
 
 from app.dates import EDTFDate
 from app.schemas import CitedOut, IdList, LongText, RecordFields, ShortText
@@ -35,9 +35,9 @@ class EventCreate(EventFields):
 
 
 class EventUpdate(EventFields):
-    kind: EventKind = None  # type: ignore[assignment]
-    date: EDTFDate = None  # type: ignore[assignment]
-    title: ShortText = None  # type: ignore[assignment]
+    kind: EventKind | MISSING = MISSING
+    date: EDTFDate | MISSING = MISSING
+    title: ShortText | MISSING = MISSING
 
 
 class EventRead(CitedOut):

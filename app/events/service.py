@@ -70,7 +70,7 @@ def events_query(
     organization_id: str | None = None,
     date_from: str | None = None,
     date_to: str | None = None,
-) -> Select[tuple[Event]]:
+) -> Select[Event]:
     stmt = select(Event)
     if case_id is not None:
         stmt = stmt.where(Event.case_id == case_id)

@@ -68,4 +68,5 @@ def hearings_calendar(
     calendar.add("x-wr-calname", name)
     for hearing, case_title in hearings:
         calendar.add_component(_event(hearing, case_title, hearing_url(hearing.id)))
-    return calendar.to_ical()
+    text: bytes = calendar.to_ical()
+    return text

@@ -2,6 +2,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from app import http
 from app.cases.dependencies import CaseDep
@@ -14,8 +15,8 @@ from app.listing import ListParams, list_params, record_fields, respond
 from app.pagination import Page
 
 router = APIRouter(tags=["outcomes"])
-OutcomeList = list_params(OutcomeRead, service.OUTCOME_SORTING)
-OutcomeFields = record_fields(OutcomeRead)
+OutcomeList = Annotated[ListParams, Depends(list_params(OutcomeRead, service.OUTCOME_SORTING))]
+OutcomeFields = Annotated[set[str] | None, Depends(record_fields(OutcomeRead))]
 
 
 async def load_outcome(outcome_id: str, session: SessionDep, request: Request) -> Outcome:
@@ -55,39 +56,47 @@ async def _list(
     return await respond(request, session, stmt, params)
 
 
-@router.get("/cases/{case_id}/outcomes", name="listCaseOutcomes", responses=http.LIST_CASE)
+@router.get(
+    "/cases/{case_id}/outcomes", name="listCaseOutcomes", responses=http.LIST_CASE, response_model=Page[OutcomeRead]
+)
 async def list_case_outcomes(
     case: CaseDep, request: Request, session: SessionDep, params: OutcomeList, filters: FiltersDep
-) -> Page[OutcomeRead]:
+) -> Response:
     return await _list(request, session, params, filters, case.id)
 
 
-@router.post("/cases/{case_id}/outcomes", status_code=201, name="createOutcome", responses=http.CREATE)
+@router.post(
+    "/cases/{case_id}/outcomes",
+    status_code=201,
+    name="createOutcome",
+    responses=http.CREATE,
+    response_model=OutcomeRead,
+)
 async def create_outcome(
     case: CaseDep, body: OutcomeCreate, request: Request, response: Response, session: SessionDep
-) -> OutcomeRead:
+) -> JSONResponse:
     outcome = await service.create_outcome(session, case, body)
     return http.created(request, outcome, OutcomeRead, "getOutcome", outcome_id=outcome.id)
 
 
-@router.get("/outcomes", name="listOutcomes", responses=http.LIST)
+@router.get("/outcomes", name="listOutcomes", responses=http.LIST, response_model=Page[OutcomeRead])
 async def list_outcomes(
     request: Request,
     session: SessionDep,
     params: OutcomeList,
     filters: FiltersDep,
     case_id: Annotated[str | None, Query(max_length=32)] = None,
-) -> Page[OutcomeRead]:
+) -> Response:
     return await _list(request, session, params, filters, case_id)
 
 
-@router.get("/outcomes/{outcome_id}", name="getOutcome", responses=http.READ)
-async def get_outcome(outcome: OutcomeDep, fields: OutcomeFields) -> OutcomeRead:
+@router.get("/outcomes/{outcome_id}", name="getOutcome", responses=http.READ, response_model=OutcomeRead)
+async def get_outcome(outcome: OutcomeDep, fields: OutcomeFields) -> JSONResponse:
     return http.record_response(outcome, OutcomeRead, fields=fields)
 
 
-@router.patch("/outcomes/{outcome_id}", name="updateOutcome", responses=http.UPDATE)
-async def update_outcome(body: OutcomeUpdate, outcome: OutcomeDep, session: SessionDep) -> OutcomeRead:
+@router.patch("/outcomes/{outcome_id}", name="updateOutcome", responses=http.UPDATE, response_model=OutcomeRead)
+async def update_outcome(body: OutcomeUpdate, outcome: OutcomeDep, session: SessionDep) -> JSONResponse:
     return http.record_response(await service.update_outcome(session, outcome, body), OutcomeRead)
 
 

@@ -1,6 +1,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from app import http
 from app.cases.dependencies import CaseDep
@@ -14,8 +15,8 @@ from app.listing import ListParams, list_params, record_fields, respond
 from app.pagination import Page
 
 router = APIRouter(tags=["hearings"])
-HearingList = list_params(HearingRead, service.HEARING_SORTING)
-HearingFields = record_fields(HearingRead)
+HearingList = Annotated[ListParams, Depends(list_params(HearingRead, service.HEARING_SORTING))]
+HearingFields = Annotated[set[str] | None, Depends(record_fields(HearingRead))]
 
 
 async def load_hearing(hearing_id: str, session: SessionDep, request: Request) -> Hearing:
@@ -40,39 +41,47 @@ async def _list(
     return await respond(request, session, stmt, params)
 
 
-@router.get("/cases/{case_id}/hearings", name="listCaseHearings", responses=http.LIST_CASE)
+@router.get(
+    "/cases/{case_id}/hearings", name="listCaseHearings", responses=http.LIST_CASE, response_model=Page[HearingRead]
+)
 async def list_case_hearings(
     case: CaseDep, request: Request, session: SessionDep, params: HearingList, filters: FiltersDep
-) -> Page[HearingRead]:
+) -> Response:
     return await _list(request, session, params, filters, case.id)
 
 
-@router.post("/cases/{case_id}/hearings", status_code=201, name="createHearing", responses=http.CREATE)
+@router.post(
+    "/cases/{case_id}/hearings",
+    status_code=201,
+    name="createHearing",
+    responses=http.CREATE,
+    response_model=HearingRead,
+)
 async def create_hearing(
     case: CaseDep, body: HearingCreate, request: Request, response: Response, session: SessionDep
-) -> HearingRead:
+) -> JSONResponse:
     hearing = await service.create_hearing(session, case, body)
     return http.created(request, hearing, HearingRead, "getHearing", hearing_id=hearing.id)
 
 
-@router.get("/hearings", name="listHearings", responses=http.LIST)
+@router.get("/hearings", name="listHearings", responses=http.LIST, response_model=Page[HearingRead])
 async def list_hearings(
     request: Request,
     session: SessionDep,
     params: HearingList,
     filters: FiltersDep,
     case_id: Annotated[str | None, Query(max_length=32)] = None,
-) -> Page[HearingRead]:
+) -> Response:
     return await _list(request, session, params, filters, case_id)
 
 
-@router.get("/hearings/{hearing_id}", name="getHearing", responses=http.READ)
-async def get_hearing(hearing: HearingDep, fields: HearingFields) -> HearingRead:
+@router.get("/hearings/{hearing_id}", name="getHearing", responses=http.READ, response_model=HearingRead)
+async def get_hearing(hearing: HearingDep, fields: HearingFields) -> JSONResponse:
     return http.record_response(hearing, HearingRead, fields=fields)
 
 
-@router.patch("/hearings/{hearing_id}", name="updateHearing", responses=http.UPDATE)
-async def update_hearing(body: HearingUpdate, hearing: HearingDep, session: SessionDep) -> HearingRead:
+@router.patch("/hearings/{hearing_id}", name="updateHearing", responses=http.UPDATE, response_model=HearingRead)
+async def update_hearing(body: HearingUpdate, hearing: HearingDep, session: SessionDep) -> JSONResponse:
     return http.record_response(await service.update_hearing(session, hearing, body), HearingRead)
 
 

@@ -1,7 +1,7 @@
 import datetime as dt
 from enum import StrEnum
 
-from pydantic import AliasChoices, Field, StrictBool
+from pydantic import MISSING, AliasChoices, Field, StrictBool
 
 from app.dates import EDTFDate
 from app.schemas import CitedOut, IdList, LongText, RecordFields, RecordId, ShortText
@@ -50,8 +50,8 @@ class HearingCreate(HearingFields):
 
 
 class HearingUpdate(HearingFields):
-    kind: HearingKind = None  # type: ignore[assignment]
-    date: EDTFDate = None  # type: ignore[assignment]
+    kind: HearingKind | MISSING = MISSING
+    date: EDTFDate | MISSING = MISSING
 
 
 class HearingRead(CitedOut):
@@ -80,8 +80,8 @@ class OutcomeCreate(OutcomeFields):
 
 
 class OutcomeUpdate(OutcomeFields):
-    kind: OutcomeKind = None  # type: ignore[assignment]
-    date: EDTFDate = None  # type: ignore[assignment]
+    kind: OutcomeKind | MISSING = MISSING
+    date: EDTFDate | MISSING = MISSING
 
 
 class OutcomeRead(CitedOut):

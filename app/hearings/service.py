@@ -56,7 +56,7 @@ async def delete_hearing(session: AsyncSession, hearing: Hearing) -> None:
     await soft_delete(session, hearing)
 
 
-def _dated_sorting(model: type) -> Sorting:
+def _dated_sorting(model: type[Hearing] | type[Outcome]) -> Sorting:
     return Sorting(
         {
             "date": model.date_earliest,
@@ -81,7 +81,7 @@ def hearings_query(
     public: bool | None = None,
     date_from: str | None = None,
     date_to: str | None = None,
-) -> Select[tuple[Hearing]]:
+) -> Select[Hearing]:
     stmt = select(Hearing)
     if case_id is not None:
         stmt = stmt.where(Hearing.case_id == case_id)
@@ -141,7 +141,7 @@ def outcomes_query(
     country: str | None = None,
     date_from: str | None = None,
     date_to: str | None = None,
-) -> Select[tuple[Outcome]]:
+) -> Select[Outcome]:
     stmt = select(Outcome)
     if case_id is not None:
         stmt = stmt.where(Outcome.case_id == case_id)

@@ -1,6 +1,6 @@
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import MISSING, Field
 
 from app.schemas import CitedOut, Country, IdList, LongText, RecordFields, ShortText
 
@@ -29,8 +29,8 @@ class OrganizationCreate(OrganizationFields):
 
 
 class OrganizationUpdate(OrganizationFields):
-    name: ShortText = None  # type: ignore[assignment]  # may change, never be null
-    kind: OrganizationKind = None  # type: ignore[assignment]
+    name: ShortText | MISSING = MISSING  # may change, never be null
+    kind: OrganizationKind | MISSING = MISSING
 
 
 class OrganizationRead(CitedOut):

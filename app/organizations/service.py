@@ -59,9 +59,7 @@ SORTING = Sorting(
 )
 
 
-def organizations_query(
-    kind: list[OrganizationKind] | None = None, country: str | None = None
-) -> Select[tuple[Organization]]:
+def organizations_query(kind: list[OrganizationKind] | None = None, country: str | None = None) -> Select[Organization]:
     stmt = select(Organization)
     if kind:
         stmt = stmt.where(Organization.kind.in_(kind))

@@ -7,7 +7,7 @@ from app import http
 from app.cases.schemas import ParticipantRole
 from app.db import SessionDep
 from app.filters import CountryFilter, SearchQuery, choice_list, choices
-from app.listing import list_params, record_fields, respond
+from app.listing import ListParams, list_params, record_fields, respond
 from app.pagination import Page
 from app.people import service
 from app.people.models import Person
@@ -15,8 +15,8 @@ from app.people.schemas import PersonCreate, PersonDetail, PersonRead, PersonUpd
 from app.search import service as search
 
 router = APIRouter(prefix="/people", tags=["people"])
-PersonList = list_params(PersonRead, service.SORTING)
-PersonFields = record_fields(PersonDetail)
+PersonList = Annotated[ListParams, Depends(list_params(PersonRead, service.SORTING))]
+PersonFields = Annotated[set[str] | None, Depends(record_fields(PersonDetail))]
 
 
 async def load_person(person_id: str, session: SessionDep, request: Request) -> Person:
@@ -26,7 +26,7 @@ async def load_person(person_id: str, session: SessionDep, request: Request) -> 
 PersonDep = Annotated[Person, Depends(load_person)]
 
 
-@router.get("", name="listPeople", responses=http.LIST)
+@router.get("", name="listPeople", responses=http.LIST, response_model=Page[PersonRead])
 async def list_people(
     request: Request,
     session: SessionDep,
@@ -37,14 +37,14 @@ async def list_people(
     ] = None,
     case_id: Annotated[str | None, Query(max_length=32, description="People taking part in this case.")] = None,
     q: SearchQuery = None,
-) -> Page[PersonRead]:
+) -> Response:
     stmt = service.people_query(country=country, role=choices(role, ParticipantRole, "role"), case_id=case_id)
     found = search.matches(session, "person", q)
     return await respond(request, session, stmt, params, search=found)
 
 
-@router.post("", status_code=201, name="createPerson", responses=http.CREATE)
-async def create_person(body: PersonCreate, request: Request, response: Response, session: SessionDep) -> PersonRead:
+@router.post("", status_code=201, name="createPerson", responses=http.CREATE, response_model=PersonRead)
+async def create_person(body: PersonCreate, request: Request, response: Response, session: SessionDep) -> JSONResponse:
     person = await service.create_person(session, body)
     return http.created(request, person, PersonRead, "getPerson", person_id=person.id)
 
@@ -57,8 +57,8 @@ async def get_person(person: PersonDep, session: SessionDep, fields: PersonField
     return http.versioned(http.only(detail, fields), person)
 
 
-@router.patch("/{person_id}", name="updatePerson", responses=http.UPDATE)
-async def update_person(body: PersonUpdate, person: PersonDep, session: SessionDep) -> PersonRead:
+@router.patch("/{person_id}", name="updatePerson", responses=http.UPDATE, response_model=PersonRead)
+async def update_person(body: PersonUpdate, person: PersonDep, session: SessionDep) -> JSONResponse:
     return http.record_response(await service.update_person(session, person, body), PersonRead)
 
 

@@ -1,6 +1,6 @@
 import datetime as dt
 
-from pydantic import Field
+from pydantic import MISSING, Field
 
 from app.cases.schemas import ParticipantRole
 from app.dates import EDTFDate
@@ -25,7 +25,7 @@ class PersonCreate(PersonFields):
 
 
 class PersonUpdate(PersonFields):
-    name: ShortText = None  # type: ignore[assignment]  # may change, never be null
+    name: ShortText | MISSING = MISSING  # may change, never be null
 
 
 class PersonRead(CitedOut):

@@ -59,7 +59,9 @@ async def participations(session: AsyncSession, person_id: str) -> list[Particip
         .order_by(Case.title, Participant.case_id, Participant.role, Participant.id)
     )
     return [
-        Participation(participant_id=r[0], case_id=r[1], case_title=r[2], role=r[3], since=r[4], until=r[5])
+        Participation(
+            participant_id=r[0], case_id=r[1], case_title=r[2], role=ParticipantRole(r[3]), since=r[4], until=r[5]
+        )
         for r in rows
     ]
 
@@ -80,7 +82,7 @@ SORTING = Sorting(
 
 def people_query(
     country: str | None = None, role: list[ParticipantRole] | None = None, case_id: str | None = None
-) -> Select[tuple[Person]]:
+) -> Select[Person]:
     stmt = select(Person)
     if country is not None:
         stmt = stmt.where(Person.country == country)

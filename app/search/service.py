@@ -13,7 +13,7 @@ import unicodedata
 from typing import Any
 
 import sqlalchemy.dialects.postgresql  # noqa: F401  (registers to_tsvector & co. before func builds them)
-from sqlalchemy import Float, Select, column, delete, false, func, insert, literal_column, select, table
+from sqlalchemy import ColumnClause, Float, Select, column, delete, false, func, insert, literal_column, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import InvalidQuery
@@ -23,8 +23,8 @@ MAX_TERMS = 12
 
 # On PostgreSQL the WHERE clause must spell the indexed expression exactly (constants, not bound
 # parameters), or the GIN index of the migration is not used.
-SIMPLE = literal_column("'simple'")
-SPACE = literal_column("' '")
+SIMPLE: ColumnClause[str] = literal_column("'simple'")
+SPACE: ColumnClause[str] = literal_column("' '")
 PG_VECTOR = func.to_tsvector(
     SIMPLE,
     func.coalesce(SearchDocument.title, literal_column("''"))

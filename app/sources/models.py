@@ -1,5 +1,5 @@
 import datetime as dt
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy import Column, Date, ForeignKey, String, Table, Text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
@@ -39,6 +39,8 @@ class Cited:
     """Mixin for a fact record: its ``source_ids`` load in the same statement as the record."""
 
     record_type: ClassVar[str]
+    if TYPE_CHECKING:  # Record's, which every cited kind also is (declaring it here at run time would remap it)
+        id: Mapped[str]
 
     @declared_attr
     def source_ids_joined(cls) -> Mapped[str | None]:
@@ -46,7 +48,7 @@ class Cited:
             citations.c.source_id,
             Source.__table__,
             citations.c.record_type == cls.record_type,
-            citations.c.record_id == cls.id,  # type: ignore[attr-defined]
+            citations.c.record_id == cls.id,
         )
 
     @property

@@ -1,18 +1,19 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
 
 from app import http
 from app.db import SessionDep
-from app.listing import list_params, record_fields, respond
+from app.listing import ListParams, list_params, record_fields, respond
 from app.pagination import Page
 from app.sources import service
 from app.sources.models import Source
 from app.sources.schemas import SourceCreate, SourceRead, SourceUpdate
 
 router = APIRouter(prefix="/sources", tags=["sources"])
-SourceList = list_params(SourceRead, service.SORTING)
-SourceFields = record_fields(SourceRead)
+SourceList = Annotated[ListParams, Depends(list_params(SourceRead, service.SORTING))]
+SourceFields = Annotated[set[str] | None, Depends(record_fields(SourceRead))]
 
 
 async def load_source(source_id: str, session: SessionDep, request: Request) -> Source:
@@ -22,24 +23,24 @@ async def load_source(source_id: str, session: SessionDep, request: Request) -> 
 SourceDep = Annotated[Source, Depends(load_source)]
 
 
-@router.get("", name="listSources", responses=http.LIST)
-async def list_sources(request: Request, session: SessionDep, params: SourceList) -> Page[SourceRead]:
+@router.get("", name="listSources", responses=http.LIST, response_model=Page[SourceRead])
+async def list_sources(request: Request, session: SessionDep, params: SourceList) -> Response:
     return await respond(request, session, service.sources_query(), params)
 
 
-@router.post("", status_code=201, name="createSource", responses=http.CREATE)
-async def create_source(body: SourceCreate, request: Request, response: Response, session: SessionDep) -> SourceRead:
+@router.post("", status_code=201, name="createSource", responses=http.CREATE, response_model=SourceRead)
+async def create_source(body: SourceCreate, request: Request, response: Response, session: SessionDep) -> JSONResponse:
     source = await service.create_source(session, body)
     return http.created(request, source, SourceRead, "getSource", source_id=source.id)
 
 
-@router.get("/{source_id}", name="getSource", responses=http.READ)
-async def get_source(source: SourceDep, fields: SourceFields) -> SourceRead:
+@router.get("/{source_id}", name="getSource", responses=http.READ, response_model=SourceRead)
+async def get_source(source: SourceDep, fields: SourceFields) -> JSONResponse:
     return http.record_response(source, SourceRead, fields=fields)
 
 
-@router.patch("/{source_id}", name="updateSource", responses=http.UPDATE)
-async def update_source(body: SourceUpdate, source: SourceDep, session: SessionDep) -> SourceRead:
+@router.patch("/{source_id}", name="updateSource", responses=http.UPDATE, response_model=SourceRead)
+async def update_source(body: SourceUpdate, source: SourceDep, session: SessionDep) -> JSONResponse:
     return http.record_response(await service.update_source(session, source, body), SourceRead)
 
 

@@ -1,11 +1,12 @@
 import datetime as dt
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import MISSING, Field
 
 from app.dates import EDTFDate
 from app.schemas import LongText, RecordFields, RecordOut, ShortText, Url, short_text
 
-Publisher = short_text(300)  # as long as its column
+Publisher = Annotated[str, *short_text(300)]  # as long as its column
 
 
 class SourceFields(RecordFields):
@@ -23,7 +24,7 @@ class SourceCreate(SourceFields):
 
 class SourceUpdate(SourceFields):
     # A title can change but never be removed: null is refused, absence leaves it as is.
-    title: ShortText = None  # type: ignore[assignment]
+    title: ShortText | MISSING = MISSING
 
 
 class SourceRead(RecordOut):

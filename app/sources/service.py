@@ -53,5 +53,5 @@ SORTING = Sorting(
 )
 
 
-def sources_query() -> Select[tuple[Source]]:
+def sources_query() -> Select[Source]:
     return select(Source)

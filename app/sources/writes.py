@@ -3,20 +3,22 @@
 Services set a record's own fields and links; these finish the job the same way for every kind.
 """
 
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
-from app.db import utcnow
+from app.db import Record, utcnow
 from app.resources import BY_TYPE
 from app.search import service as search
 from app.sources.citations import cite
 
+R = TypeVar("R", bound=Record)
+
 
 async def finish(
-    session: AsyncSession, record: Any, before: dict[str, Any] | None, source_ids: list[str] | None = None
-) -> Any:
+    session: AsyncSession, record: R, before: dict[str, Any] | None, source_ids: list[str] | None = None
+) -> R:
     """Complete a create (``before`` None) or an update: cite, reload derived fields, index, audit."""
     await session.flush()
     if source_ids is not None:

@@ -14,7 +14,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,7 +75,7 @@ def _item(
     *,
     text: str | None = None,
     date_field: str = "date",
-    phase: str | None = None,
+    phase: Literal["start", "end"] | None = None,
     organization_ids: Iterable[str] = (),
     not_before: tuple[dt.date, dt.date] | None = None,
 ) -> TimelineItem:
@@ -290,7 +290,7 @@ async def case_timeline(
             stmt = _ordered(stmt, model, field, descending).limit(limit + 1)  # one more: is there a next page?
         return stmt
 
-    queries: list[tuple[ItemType, Select[Any], Callable[[Any], Iterable[TimelineItem]]]] = [
+    queries: list[tuple[ItemType, Select[*tuple[Any, ...]], Callable[[Any], Iterable[TimelineItem]]]] = [
         (ItemType.hearing, dated(Hearing, ItemType.hearing), lambda r: [_hearing(r[0])]),
         (ItemType.outcome, dated(Outcome, ItemType.outcome), lambda r: [_outcome(r[0])]),
         (ItemType.event, dated(Event, ItemType.event), lambda r: [_event(r[0])]),

@@ -91,7 +91,8 @@ class CasePage:
 
     @property
     def title(self) -> str:
-        return self.body["title"]
+        title: str = self.body["title"]
+        return title
 
     @property
     def country(self) -> str | None:

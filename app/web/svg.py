@@ -35,7 +35,9 @@ class Span:
 
     @classmethod
     def of(cls, earliest: str | dt.date, latest: str | dt.date) -> "Span":
-        as_date = lambda v: v if isinstance(v, dt.date) else dt.date.fromisoformat(v)  # noqa: E731
+        def as_date(value: str | dt.date) -> dt.date:
+            return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
         return cls(as_date(earliest), as_date(latest))
 
     @property
@@ -218,12 +220,13 @@ def _draw_bar(svg: ET.Element, axis: Axis, bar: Bar, y: float) -> None:
 
 
 def _item_label(item: dict[str, Any], tone: str, closed: set[str]) -> str:
+    title: str = item["title"]
     if item["type"] == "outcome" and tone == "adverse":
-        return item["title"].upper()
+        return title.upper()
     if item["type"] == "hearing" and item["id"] in closed:
         # First, so that a label cut short for room still says it.
-        return "Closed to the public: " + item["title"].removesuffix(" (closed to the public)")
-    return item["title"]
+        return "Closed to the public: " + title.removesuffix(" (closed to the public)")
+    return title
 
 
 def _draw_item(svg: ET.Element, axis: Axis, item: dict[str, Any], y: float, closed: set[str]) -> None:
