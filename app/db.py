@@ -215,6 +215,20 @@ def missing_schema(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) and str(exc.orig).startswith(MISSING_SCHEMA_MESSAGES)
 
 
+# PostgreSQL's serialization_failure, deadlock_detected and lock_not_available; SQLite says it in words.
+BUSY_STATES = frozenset({"40001", "40P01", "55P03"})
+BUSY_MESSAGES = ("database is locked", "database table is locked")
+
+
+def busy(exc: BaseException) -> bool:
+    """Other transactions held what this one needed for too long: retrying the request may succeed."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if getattr(exc.orig, "sqlstate", None) in BUSY_STATES:
+        return True
+    return isinstance(exc, OperationalError) and str(exc.orig).startswith(BUSY_MESSAGES)
+
+
 async def _not_migrated(request: Request) -> str | None:
     """The advice when the database is behind the migrations (app.migrate.SchemaGate), read again."""
     try:
@@ -238,6 +252,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             if request.app.state.schema_gate.advice is not None and (advice := await _not_migrated(request)):
                 raise DatabaseNotMigrated(advice)
         except CONNECT_FAILURES as exc:
+            if busy(exc):
+                log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
+                raise DatabaseUnavailable.busy() from exc
             log.warning("cannot connect to the database: %s: %s", type(exc).__name__, exc)
             raise DatabaseUnavailable.unreachable() from exc
         try:
@@ -248,6 +265,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             if isinstance(exc, DBAPIError) and exc.connection_invalidated:
                 log.warning("database connection lost on %s %s: %s", request.method, request.url.path, exc.orig)
                 raise DatabaseUnavailable.connection_lost() from exc
+            if busy(exc):
+                log.warning("database busy on %s %s: %s", request.method, request.url.path, exc.__cause__ or exc)
+                raise DatabaseUnavailable.busy() from exc
             if missing_schema(exc) and (advice := await _not_migrated(request)):
                 log.warning("%s %s: %s", request.method, request.url.path, advice)
                 raise DatabaseNotMigrated(advice) from exc

@@ -1,4 +1,4 @@
-"""The model case, from the seed article "Kazakhstan: Jailed Opposition Leader Refused Parole".
+"""The model case, from the article "Kazakhstan: Jailed Opposition Leader Refused Parole".
 
 Every fact in the article is here, each citing the article (and the Facebook posts it quotes).
 What the article does not say is not invented: the year of "December 8" and of "since summer" is the

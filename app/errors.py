@@ -106,6 +106,12 @@ class DatabaseUnavailable(AppError):
         return cls("The database cannot be reached at the moment; retry later.", retry_after=5)
 
     @classmethod
+    def busy(cls) -> "DatabaseUnavailable":
+        # SQLite's write lock held past the busy timeout; PostgreSQL's deadlock, serialization failure or
+        # lock timeout: the transaction was rolled back and the same request made again may well succeed.
+        return cls("The database is busy with other writes; nothing was changed, retry this request.", retry_after=1)
+
+    @classmethod
     def connection_lost(cls) -> "DatabaseUnavailable":
         # The pool has dropped the connection (and every one as old), so the same request made again
         # gets a fresh one.

@@ -281,7 +281,7 @@ async def test_a_writer_that_waited_past_the_busy_timeout_gets_503_with_retry_af
                 transport=transport, base_url="http://casetrack.test", headers=headers
             ) as http:
                 refused = await http.post(f"{API}/people", json={"name": "Vladimir Kozlov"})
-                assert_problem(refused, 503)
+                assert_problem(refused, 503, "busy with other writes", "nothing was changed")
                 assert int(refused.headers["retry-after"]) >= 1
                 assert (await http.get(f"{API}/people")).status_code == 200  # readers are not blocked (WAL)
 
