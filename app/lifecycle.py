@@ -42,10 +42,10 @@ async def restore(session: AsyncSession, resource: Resource, record_id: str) -> 
     record.updated_at = utcnow()
     await session.flush()
     await session.refresh(record)
-    await service.log(session, "restore", record, None, service.snapshot(record))
+    await service.log(session, "restore", record, None, service.snapshot(session, record))
     if resource.record_type == "case":  # what is inside the case comes back with it
         for inner in await lifecycle.records_inside(session, record.id, live=True):
-            await service.log(session, "restore", inner, None, service.snapshot(inner))
+            await service.log(session, "restore", inner, None, service.snapshot(session, inner))
     return record
 
 
@@ -54,10 +54,10 @@ async def purge(session: AsyncSession, resource: Resource, record_id: str) -> No
     record = await _any_state(session, resource, record_id)
     if record.deleted_at is None:
         raise Conflict(f"Delete the {resource.name} first; only deleted records can be purged.")
-    before = service.snapshot(record)
+    before = service.snapshot(session, record)
     if resource.record_type == "case":  # the database removes what is inside; drop its citations and index
         for inner_record in await lifecycle.records_inside(session, record.id, live=False):
-            await service.log(session, "purge", inner_record, service.snapshot(inner_record), None)
+            await service.log(session, "purge", inner_record, service.snapshot(session, inner_record), None)
         for kind in RESOURCES:
             if kind.model in INSIDE_A_CASE:
                 inside = select(kind.model.id).where(kind.model.case_id == record.id)

@@ -44,7 +44,7 @@ async def create_case(session: AsyncSession, data: CaseCreate) -> Case:
 
 
 async def update_case(session: AsyncSession, case: Case, data: CaseUpdate) -> Case:
-    before = snapshot(case)
+    before = snapshot(session, case)
     changes = data.model_dump(exclude_unset=True)
     source_ids = changes.pop("source_ids", None)
     apply_changes(case, changes)
@@ -57,7 +57,7 @@ async def delete_case(session: AsyncSession, case: Case) -> None:
     inside = await records_inside(session, case.id, live=True)
     await soft_delete(session, case)
     for record in inside:
-        await audit.log(session, "delete", record, snapshot(record), None)
+        await audit.log(session, "delete", record, snapshot(session, record), None)
 
 
 CASE_SORTING = Sorting(
@@ -135,7 +135,7 @@ async def create_participant(session: AsyncSession, case: Case, data: Participan
 
 
 async def update_participant(session: AsyncSession, participant: Participant, data: ParticipantUpdate) -> Participant:
-    before = snapshot(participant)
+    before = snapshot(session, participant)
     changes = data.model_dump(exclude_unset=True)
     source_ids = changes.pop("source_ids", None)
     if "person_id" in changes:
@@ -195,7 +195,7 @@ async def create_charge(session: AsyncSession, case: Case, data: ChargeCreate) -
 
 
 async def update_charge(session: AsyncSession, charge: Charge, data: ChargeUpdate) -> Charge:
-    before = snapshot(charge)
+    before = snapshot(session, charge)
     changes = data.model_dump(exclude_unset=True)
     source_ids = changes.pop("source_ids", None)
     named = changes.pop("named_person_ids", None)
@@ -265,7 +265,7 @@ async def create_sentence(session: AsyncSession, case: Case, data: SentenceCreat
 async def update_sentence(
     session: AsyncSession, sentence: Sentence, data: SentenceUpdate, settings: Settings
 ) -> Sentence:
-    before = snapshot(sentence)
+    before = snapshot(session, sentence)
     changes = data.model_dump(exclude_unset=True)
     source_ids = changes.pop("source_ids", None)
     await _check_sentence_refs(session, changes)

@@ -22,7 +22,7 @@ async def create_organization(session: AsyncSession, data: OrganizationCreate) -
 async def update_organization(
     session: AsyncSession, organization: Organization, data: OrganizationUpdate
 ) -> Organization:
-    before = snapshot(organization)
+    before = snapshot(session, organization)
     changes = data.model_dump(exclude_unset=True)
     source_ids = changes.pop("source_ids", None)
     apply_changes(organization, changes)

@@ -22,7 +22,7 @@ async def create_person(session: AsyncSession, data: PersonCreate) -> Person:
 
 
 async def update_person(session: AsyncSession, person: Person, data: PersonUpdate) -> Person:
-    before = snapshot(person)
+    before = snapshot(session, person)
     changes = data.model_dump(exclude_unset=True)
     source_ids = changes.pop("source_ids", None)
     apply_changes(person, changes)
