@@ -1,5 +1,5 @@
 """What the case page shows, worked out from the same body the JSON API returns for
-``GET /api/v1/cases/{id}?include=...`` (app.cases.embedding.case_with_records): names instead of ids,
+``GET /api/v1/cases/{id}?include=...`` (app.timeline.embedding.case_with_records): names instead of ids,
 dates as people say them, decisions classed as for or against the person, and every record's sources
 as numbered references to the list at the bottom of the page.
 """

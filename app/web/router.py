@@ -21,7 +21,6 @@ from sqlalchemy import select
 
 from app.auth.dependencies import bearer, current_viewer
 from app.auth.roles import Viewer
-from app.cases.embedding import Include, case_with_records
 from app.cases.models import Case, Participant
 from app.cases.schemas import CaseStatus
 from app.cases.service import CASE_SORTING, case_matches, cases_query
@@ -30,6 +29,7 @@ from app.errors import AppError
 from app.pagination import PageParams, by_rank, fetch_page
 from app.people.models import Person
 from app.schemas import CountryCode
+from app.timeline.embedding import Include, case_with_records
 from app.web import humanize
 from app.web.casepage import CasePage, country_name
 from app.web.security import BROWSER_HEADERS, PAGE_CSP
