@@ -103,9 +103,7 @@ NOT_YET: set[tuple[str, str]] = {
     ("app/organizations/service.py", "app.cases.models"),
     ("app/organizations/service.py", "app.events.models"),
     ("app/organizations/service.py", "app.hearings.models"),
-    ("app/people/schemas.py", "app.cases.schemas"),
     ("app/people/service.py", "app.cases.models"),
-    ("app/people/service.py", "app.cases.schemas"),
     ("app/people/service.py", "app.events.models"),
     ("app/people/service.py", "app.hearings.models"),
 }

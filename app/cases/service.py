@@ -19,6 +19,7 @@ from app.cases.schemas import (
     ParticipantCreate,
     ParticipantRole,
     ParticipantUpdate,
+    Participation,
     SentenceCreate,
     SentenceKind,
     SentenceUpdate,
@@ -156,6 +157,35 @@ PARTICIPANT_SORTING = Sorting(
     id_column=Participant.id,
     nulls={"since": EARLIEST_DAY, "until": EARLIEST_DAY},
 )
+
+
+async def participations(session: AsyncSession, person_id: str) -> list[Participation]:
+    rows = await session.execute(
+        select(Participant.id, Participant.case_id, Case.title, Participant.role, Participant.since, Participant.until)
+        .join(Case, Case.id == Participant.case_id)
+        .where(Participant.person_id == person_id)
+        .order_by(Case.title, Participant.case_id, Participant.role, Participant.id)
+    )
+    return [
+        Participation(
+            participant_id=r[0], case_id=r[1], case_title=r[2], role=ParticipantRole(r[3]), since=r[4], until=r[5]
+        )
+        for r in rows
+    ]
+
+
+def taking_part(
+    stmt: Select[Person], role: list[ParticipantRole] | None = None, case_id: str | None = None
+) -> Select[Person]:
+    """People (``stmt``) narrowed to those who take part in some case in one of these roles, or in this case."""
+    if role or case_id is not None:
+        involved = select(Participant.person_id)
+        if role:
+            involved = involved.where(Participant.role.in_(role))
+        if case_id is not None:
+            involved = involved.where(Participant.case_id == case_id)
+        stmt = stmt.where(Person.id.in_(involved))
+    return stmt
 
 
 def participants_query(

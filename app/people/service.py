@@ -2,14 +2,13 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import snapshot
-from app.cases.models import Case, Charge, Participant, Sentence, charge_people
-from app.cases.schemas import ParticipantRole
+from app.cases.models import Charge, Participant, Sentence, charge_people
 from app.dates import EARLIEST_DAY
 from app.events.models import Event, event_people
 from app.hearings.models import Hearing, Outcome
 from app.listing import Sorting
 from app.people.models import Person
-from app.people.schemas import Participation, PersonCreate, PersonUpdate
+from app.people.schemas import PersonCreate, PersonUpdate
 from app.records import apply_changes, refuse_if_referenced
 from app.sources.writes import finish, soft_delete
 
@@ -51,21 +50,6 @@ async def delete_person(session: AsyncSession, person: Person) -> None:
     await soft_delete(session, person)
 
 
-async def participations(session: AsyncSession, person_id: str) -> list[Participation]:
-    rows = await session.execute(
-        select(Participant.id, Participant.case_id, Case.title, Participant.role, Participant.since, Participant.until)
-        .join(Case, Case.id == Participant.case_id)
-        .where(Participant.person_id == person_id)
-        .order_by(Case.title, Participant.case_id, Participant.role, Participant.id)
-    )
-    return [
-        Participation(
-            participant_id=r[0], case_id=r[1], case_title=r[2], role=ParticipantRole(r[3]), since=r[4], until=r[5]
-        )
-        for r in rows
-    ]
-
-
 SORTING = Sorting(
     {
         "name": Person.name,
@@ -80,17 +64,8 @@ SORTING = Sorting(
 )
 
 
-def people_query(
-    country: str | None = None, role: list[ParticipantRole] | None = None, case_id: str | None = None
-) -> Select[Person]:
+def people_query(country: str | None = None) -> Select[Person]:
     stmt = select(Person)
     if country is not None:
         stmt = stmt.where(Person.country == country)
-    if role or case_id is not None:
-        involved = select(Participant.person_id)
-        if role:
-            involved = involved.where(Participant.role.in_(role))
-        if case_id is not None:
-            involved = involved.where(Participant.case_id == case_id)
-        stmt = stmt.where(Person.id.in_(involved))
     return stmt
