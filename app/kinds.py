@@ -2,10 +2,11 @@
 every session by the session factory (app.sessions.make_sessionmaker). The kernel imports no domain; it asks the
 session's registry instead."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from pydantic import BaseModel
+from sqlalchemy import Select
 
 from app.db import Record
 
@@ -32,6 +33,9 @@ class Kind(Protocol):
 
     @property
     def searchable(self) -> bool: ...
+
+    @property
+    def referenced_by(self) -> Sequence[tuple[str, Callable[[str], Select[Any]]]]: ...
 
 
 Registry = Mapping[str, Kind]  # by record type, in the registry's order

@@ -100,12 +100,6 @@ NOT_YET: set[tuple[str, str]] = {
     ("app/audit/lifecycle.py", "app.events.models"),
     ("app/audit/lifecycle.py", "app.sources.models"),
     ("app/audit/lifecycle.py", "app.visibility"),
-    ("app/organizations/service.py", "app.cases.models"),
-    ("app/organizations/service.py", "app.events.models"),
-    ("app/organizations/service.py", "app.hearings.models"),
-    ("app/people/service.py", "app.cases.models"),
-    ("app/people/service.py", "app.events.models"),
-    ("app/people/service.py", "app.hearings.models"),
 }
 
 RANK = {unit: rank for rank, (_, units, _) in enumerate(LAYERS) for unit in units}

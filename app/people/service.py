@@ -2,10 +2,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import snapshot
-from app.cases.models import Charge, Participant, Sentence, charge_people
 from app.dates import EARLIEST_DAY
-from app.events.models import Event, event_people
-from app.hearings.models import Hearing, Outcome
+from app.kinds import registry_of
 from app.listing import Sorting
 from app.people.models import Person
 from app.people.schemas import PersonCreate, PersonUpdate
@@ -29,24 +27,8 @@ async def update_person(session: AsyncSession, person: Person, data: PersonUpdat
 
 
 async def delete_person(session: AsyncSession, person: Person) -> None:
-    await refuse_if_referenced(
-        session,
-        "person",
-        person.id,
-        {
-            "participants": select(Participant.id).where(Participant.person_id == person.id),
-            "charges": select(Charge.id).where(Charge.person_id == person.id),
-            "charges (named people)": select(Charge.id)
-            .join(charge_people, charge_people.c.charge_id == Charge.id)
-            .where(charge_people.c.person_id == person.id),
-            "sentences": select(Sentence.id).where(Sentence.person_id == person.id),
-            "hearings (as judge)": select(Hearing.id).where(Hearing.judge_id == person.id),
-            "outcomes": select(Outcome.id).where(Outcome.person_id == person.id),
-            "events": select(Event.id)
-            .join(event_people, event_people.c.event_id == Event.id)
-            .where(event_people.c.person_id == person.id),
-        },
-    )
+    referenced_by = registry_of(session)["person"].referenced_by
+    await refuse_if_referenced(session, "person", person.id, {name: ids(person.id) for name, ids in referenced_by})
     await soft_delete(session, person)
 
 
