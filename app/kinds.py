@@ -35,6 +35,9 @@ class Kind(Protocol):
     def searchable(self) -> bool: ...
 
     @property
+    def inside_a_case(self) -> bool: ...
+
+    @property
     def referenced_by(self) -> Sequence[tuple[str, Callable[[str], Select[Any]]]]: ...
 
 

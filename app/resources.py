@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Select, select
+from sqlalchemy import Column, Select, Table, select
 
 from app.cases.models import Case, Charge, Participant, Sentence, charge_people
 from app.cases.schemas import (
@@ -44,6 +44,10 @@ class Resource:
     # What refuses a delete of one of these while live records point at it: (description, the ids of those
     # records, given this one's id), in the order the refusal names them.
     referenced_by: tuple[tuple[str, Callable[[str], Select[Any]]], ...] = ()
+    inside_a_case: bool = False  # lies in a case: hidden, restored and purged with it
+    # The link tables a record of this kind owns: (table, the column naming the owner, the column naming what
+    # the owner refers to). Restoring a record refuses while what it links to is deleted.
+    links: tuple[tuple[Table, Column[Any], Column[Any]], ...] = ()
 
     @property
     def record_type(self) -> str:
@@ -99,11 +103,31 @@ RESOURCES = (
     ),
     Resource("sources", "source", Source, SourceRead, SourceCreate),
     Resource("cases", "case", Case, CaseRead, CaseCreate, searchable=True),
-    Resource("participants", "participant", Participant, ParticipantRead, ParticipantCreate),
-    Resource("charges", "charge", Charge, ChargeRead, ChargeCreate),
-    Resource("sentences", "sentence", Sentence, SentenceRead, SentenceCreate),
-    Resource("hearings", "hearing", Hearing, HearingRead, HearingCreate),
-    Resource("outcomes", "outcome", Outcome, OutcomeRead, OutcomeCreate),
-    Resource("events", "event", Event, EventRead, EventCreate, searchable=True),
+    Resource("participants", "participant", Participant, ParticipantRead, ParticipantCreate, inside_a_case=True),
+    Resource(
+        "charges",
+        "charge",
+        Charge,
+        ChargeRead,
+        ChargeCreate,
+        inside_a_case=True,
+        links=((charge_people, charge_people.c.charge_id, charge_people.c.person_id),),
+    ),
+    Resource("sentences", "sentence", Sentence, SentenceRead, SentenceCreate, inside_a_case=True),
+    Resource("hearings", "hearing", Hearing, HearingRead, HearingCreate, inside_a_case=True),
+    Resource("outcomes", "outcome", Outcome, OutcomeRead, OutcomeCreate, inside_a_case=True),
+    Resource(
+        "events",
+        "event",
+        Event,
+        EventRead,
+        EventCreate,
+        searchable=True,
+        inside_a_case=True,
+        links=(
+            (event_people, event_people.c.event_id, event_people.c.person_id),
+            (event_organizations, event_organizations.c.event_id, event_organizations.c.organization_id),
+        ),
+    ),
 )
 BY_TYPE = {resource.record_type: resource for resource in RESOURCES}

@@ -93,15 +93,6 @@ LAYERS: list[tuple[str, tuple[str, ...], str]] = [
 # A few routers are shared by the routes of others below them in the URL (the case a hearing lies in).
 SHARED = {"app.cases.dependencies"}
 
-# Imports that still break the layering, each to be removed by moving code (the list may only shrink: an entry
-# that no longer matches an import fails the test too).
-NOT_YET: set[tuple[str, str]] = {
-    ("app/audit/lifecycle.py", "app.cases.models"),
-    ("app/audit/lifecycle.py", "app.events.models"),
-    ("app/audit/lifecycle.py", "app.sources.models"),
-    ("app/audit/lifecycle.py", "app.visibility"),
-}
-
 RANK = {unit: rank for rank, (_, units, _) in enumerate(LAYERS) for unit in units}
 LAYER_NAME = {unit: name for name, units, _ in LAYERS for unit in units}
 
@@ -175,14 +166,9 @@ def test_imports_go_down() -> None:
     problems = [
         f"{file}:{line}: imports {target}: {rule}"
         for source, target_unit, file, target, line in edges()
-        if (rule := broken_rule(source, target_unit)) is not None and (file, target) not in NOT_YET
+        if (rule := broken_rule(source, target_unit)) is not None
     ]
     assert problems == []
-
-
-def test_not_yet_lists_only_imports_that_are_there() -> None:
-    present = {(file, target) for _, _, file, target, _ in edges()}
-    assert sorted(NOT_YET - present) == []
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -220,9 +206,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_no_unit_cycles() -> None:
     graph: dict[str, set[str]] = defaultdict(set)
     where: dict[tuple[str, str], str] = {}
-    for source, target, file, module, line in edges():
-        if (file, module) in NOT_YET:
-            continue
+    for source, target, file, _module, line in edges():
         graph[source].add(target)
         graph[target]
         where.setdefault((source, target), f"{file}:{line}")

@@ -6,7 +6,6 @@ from sqlalchemy import Select, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
-from app.audit.lifecycle import records_inside
 from app.audit.service import snapshot
 from app.cases.models import Case, Charge, Participant, Sentence, charge_people
 from app.cases.schemas import (
@@ -30,7 +29,7 @@ from app.filters import within_dates
 from app.listing import Sorting
 from app.organizations.models import Organization
 from app.people.models import Person
-from app.records import apply_changes, names_visible, replace_links, require_ids
+from app.records import apply_changes, names_visible, records_inside, replace_links, require_ids
 from app.search import service as search
 from app.sources.writes import finish, soft_delete
 
