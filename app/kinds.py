@@ -38,6 +38,9 @@ class Kind(Protocol):
     def inside_a_case(self) -> bool: ...
 
     @property
+    def text(self) -> Callable[[Any], tuple[str, str]] | None: ...
+
+    @property
     def referenced_by(self) -> Sequence[tuple[str, Callable[[str], Select[Any]]]]: ...
 
 

@@ -40,7 +40,8 @@ class Resource:
     model: type[Record]
     read: type[BaseModel]
     create: type[BaseModel]  # what the API takes for a new one: `casetrack load` holds dumped rows to it too
-    searchable: bool = False
+    # (title, body) of a record, as a researcher would type them to find it; None: not searchable.
+    text: Callable[[Any], tuple[str, str]] | None = None
     # What refuses a delete of one of these while live records point at it: (description, the ids of those
     # records, given this one's id), in the order the refusal names them.
     referenced_by: tuple[tuple[str, Callable[[str], Select[Any]]], ...] = ()
@@ -52,6 +53,26 @@ class Resource:
     @property
     def record_type(self) -> str:
         return self.model.record_type
+
+    @property
+    def searchable(self) -> bool:
+        return self.text is not None
+
+
+def _person_text(person: Person) -> tuple[str, str]:
+    return " ".join([person.name, *person.aliases]), person.description or ""
+
+
+def _organization_text(organization: Organization) -> tuple[str, str]:
+    return organization.name, organization.description or ""
+
+
+def _case_text(case: Case) -> tuple[str, str]:
+    return case.title, case.summary or ""
+
+
+def _event_text(event: Event) -> tuple[str, str]:
+    return event.title, " ".join(filter(None, [event.description, event.quote]))
 
 
 PERSON_REFERENCED_BY = (
@@ -91,18 +112,20 @@ ORGANIZATION_REFERENCED_BY = (
 )
 
 RESOURCES = (
-    Resource("people", "person", Person, PersonRead, PersonCreate, searchable=True, referenced_by=PERSON_REFERENCED_BY),
+    Resource(
+        "people", "person", Person, PersonRead, PersonCreate, text=_person_text, referenced_by=PERSON_REFERENCED_BY
+    ),
     Resource(
         "organizations",
         "organization",
         Organization,
         OrganizationRead,
         OrganizationCreate,
-        searchable=True,
+        text=_organization_text,
         referenced_by=ORGANIZATION_REFERENCED_BY,
     ),
     Resource("sources", "source", Source, SourceRead, SourceCreate),
-    Resource("cases", "case", Case, CaseRead, CaseCreate, searchable=True),
+    Resource("cases", "case", Case, CaseRead, CaseCreate, text=_case_text),
     Resource("participants", "participant", Participant, ParticipantRead, ParticipantCreate, inside_a_case=True),
     Resource(
         "charges",
@@ -122,7 +145,7 @@ RESOURCES = (
         Event,
         EventRead,
         EventCreate,
-        searchable=True,
+        text=_event_text,
         inside_a_case=True,
         links=(
             (event_people, event_people.c.event_id, event_people.c.person_id),
