@@ -11,8 +11,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
 
+from app.hearings.schemas import outcome_tone
 from app.web import humanize
-from app.web.casepage import outcome_tone
 
 SVG_NS = "http://www.w3.org/2000/svg"
 WIDTH = 1000
