@@ -28,6 +28,7 @@ from app.dates import EARLIEST_DAY
 from app.filters import within_dates
 from app.listing import Sorting
 from app.organizations.models import Organization
+from app.pagination import PageParams, by_rank, fetch_page
 from app.people.models import Person
 from app.records import apply_changes, names_visible, records_inside, replace_links, require_ids
 from app.search import service as search
@@ -121,6 +122,43 @@ def case_matches(session: AsyncSession, q: str | None) -> Select[Any] | None:
     )
     found = union_all(own, through_people).subquery("found")
     return select(found.c.record_id, func.max(found.c.rank).label("rank")).group_by(found.c.record_id)
+
+
+async def find_cases(
+    session: AsyncSession, q: str | None, country: str | None, status: list[CaseStatus] | None, page: PageParams
+) -> tuple[list[Case], str | None]:
+    """A page of cases by title, or by rank when there is a ``q`` (the home page): the cases and the next cursor."""
+    stmt = cases_query(country=country, status=status)
+    keys = CASE_SORTING.keys("title")
+    found = case_matches(session, q)
+    if found is not None:
+        matches = found.subquery("matches")
+        stmt = stmt.join(matches, matches.c.record_id == Case.id)
+        keys = by_rank(stmt, matches.c.rank, Case.id)
+    return await fetch_page(session, stmt, keys, page)
+
+
+async def defendants_of(session: AsyncSession, case_ids: list[str]) -> dict[str, list[str]]:
+    """The names of each case's defendants, by name (cases without any are left out)."""
+    defendants: dict[str, list[str]] = {}
+    if case_ids:
+        rows = await session.execute(
+            select(Participant.case_id, Person.name)
+            .join(Person, Person.id == Participant.person_id)
+            .where(Participant.case_id.in_(case_ids), Participant.role == "defendant")
+            .order_by(Person.name)
+        )
+        for case_id, name in rows:
+            defendants.setdefault(case_id, []).append(name)
+    return defendants
+
+
+async def case_countries(session: AsyncSession) -> list[str]:
+    """The countries some case the session may see is in, in order."""
+    found = await session.scalars(
+        select(Case.country).where(Case.country.is_not(None)).distinct().order_by(Case.country)
+    )
+    return [country for country in found.all() if country is not None]
 
 
 # Participants
