@@ -29,8 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import MappedSQLExpression, column_property
 
 from app.dates import set_edtf
-from app.db import utcnow
+from app.db import INCLUDE_DELETED, utcnow
 from app.errors import Conflict, Invalid, NotFound
+from app.kinds import registry_of
 
 T = TypeVar("T")
 
@@ -154,3 +155,18 @@ def apply_changes(record: Any, changes: Mapping[str, Any]) -> None:
             setattr(record, name, value)
     if inspect(record).persistent:
         record.updated_at = utcnow()  # also when only links or citations change
+
+
+async def records_inside(session: AsyncSession, case_id: str, live: bool) -> list[Any]:
+    """Every record inside a case (``live``: only those not deleted on their own), whatever the case's state,
+    kind by kind in the registry's order."""
+    found: list[Any] = []
+    for kind in registry_of(session).values():
+        if not kind.inside_a_case:
+            continue
+        model: Any = kind.model
+        stmt = select(model).where(model.case_id == case_id).order_by(model.created_at, model.id)
+        if live:
+            stmt = stmt.where(model.deleted_at.is_(None))
+        found += (await session.scalars(stmt.execution_options(**{INCLUDE_DELETED: True}))).all()
+    return found

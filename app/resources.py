@@ -1,11 +1,15 @@
 """The kinds of record the API serves, by URL segment and by record type, for the operations every
-kind shares (history, restore, purge, audit snapshots)."""
+kind shares (history, restore, purge, audit snapshots, deletes refused while referenced). The session
+factory hands this registry to every session (app.kinds.registry_of), so the kernel needs no domain."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import Column, Select, Table, select
 
-from app.cases.models import Case, Charge, Participant, Sentence
+from app.cases.models import Case, Charge, Participant, Sentence, charge_people
 from app.cases.schemas import (
     CaseCreate,
     CaseRead,
@@ -17,7 +21,7 @@ from app.cases.schemas import (
     SentenceRead,
 )
 from app.db import Record
-from app.events.models import Event
+from app.events.models import Event, event_organizations, event_people
 from app.events.schemas import EventCreate, EventRead
 from app.hearings.models import Hearing, Outcome
 from app.hearings.schemas import HearingCreate, HearingRead, OutcomeCreate, OutcomeRead
@@ -36,23 +40,117 @@ class Resource:
     model: type[Record]
     read: type[BaseModel]
     create: type[BaseModel]  # what the API takes for a new one: `casetrack load` holds dumped rows to it too
-    searchable: bool = False
+    # (title, body) of a record, as a researcher would type them to find it; None: not searchable.
+    text: Callable[[Any], tuple[str, str]] | None = None
+    # What refuses a delete of one of these while live records point at it: (description, the ids of those
+    # records, given this one's id), in the order the refusal names them.
+    referenced_by: tuple[tuple[str, Callable[[str], Select[Any]]], ...] = ()
+    inside_a_case: bool = False  # lies in a case: hidden, restored and purged with it
+    # The link tables a record of this kind owns: (table, the column naming the owner, the column naming what
+    # the owner refers to). Restoring a record refuses while what it links to is deleted.
+    links: tuple[tuple[Table, Column[Any], Column[Any]], ...] = ()
 
     @property
     def record_type(self) -> str:
         return self.model.record_type
 
+    @property
+    def searchable(self) -> bool:
+        return self.text is not None
+
+
+def _person_text(person: Person) -> tuple[str, str]:
+    return " ".join([person.name, *person.aliases]), person.description or ""
+
+
+def _organization_text(organization: Organization) -> tuple[str, str]:
+    return organization.name, organization.description or ""
+
+
+def _case_text(case: Case) -> tuple[str, str]:
+    return case.title, case.summary or ""
+
+
+def _event_text(event: Event) -> tuple[str, str]:
+    return event.title, " ".join(filter(None, [event.description, event.quote]))
+
+
+PERSON_REFERENCED_BY = (
+    ("participants", lambda id: select(Participant.id).where(Participant.person_id == id)),
+    ("charges", lambda id: select(Charge.id).where(Charge.person_id == id)),
+    (
+        "charges (named people)",
+        lambda id: (
+            select(Charge.id)
+            .join(charge_people, charge_people.c.charge_id == Charge.id)
+            .where(charge_people.c.person_id == id)
+        ),
+    ),
+    ("sentences", lambda id: select(Sentence.id).where(Sentence.person_id == id)),
+    ("hearings (as judge)", lambda id: select(Hearing.id).where(Hearing.judge_id == id)),
+    ("outcomes", lambda id: select(Outcome.id).where(Outcome.person_id == id)),
+    (
+        "events",
+        lambda id: (
+            select(Event.id)
+            .join(event_people, event_people.c.event_id == Event.id)
+            .where(event_people.c.person_id == id)
+        ),
+    ),
+)
+ORGANIZATION_REFERENCED_BY = (
+    ("hearings (as court)", lambda id: select(Hearing.id).where(Hearing.court_id == id)),
+    ("sentences (as facility)", lambda id: select(Sentence.id).where(Sentence.facility_id == id)),
+    (
+        "events",
+        lambda id: (
+            select(Event.id)
+            .join(event_organizations, event_organizations.c.event_id == Event.id)
+            .where(event_organizations.c.organization_id == id)
+        ),
+    ),
+)
 
 RESOURCES = (
-    Resource("people", "person", Person, PersonRead, PersonCreate, searchable=True),
-    Resource("organizations", "organization", Organization, OrganizationRead, OrganizationCreate, searchable=True),
+    Resource(
+        "people", "person", Person, PersonRead, PersonCreate, text=_person_text, referenced_by=PERSON_REFERENCED_BY
+    ),
+    Resource(
+        "organizations",
+        "organization",
+        Organization,
+        OrganizationRead,
+        OrganizationCreate,
+        text=_organization_text,
+        referenced_by=ORGANIZATION_REFERENCED_BY,
+    ),
     Resource("sources", "source", Source, SourceRead, SourceCreate),
-    Resource("cases", "case", Case, CaseRead, CaseCreate, searchable=True),
-    Resource("participants", "participant", Participant, ParticipantRead, ParticipantCreate),
-    Resource("charges", "charge", Charge, ChargeRead, ChargeCreate),
-    Resource("sentences", "sentence", Sentence, SentenceRead, SentenceCreate),
-    Resource("hearings", "hearing", Hearing, HearingRead, HearingCreate),
-    Resource("outcomes", "outcome", Outcome, OutcomeRead, OutcomeCreate),
-    Resource("events", "event", Event, EventRead, EventCreate, searchable=True),
+    Resource("cases", "case", Case, CaseRead, CaseCreate, text=_case_text),
+    Resource("participants", "participant", Participant, ParticipantRead, ParticipantCreate, inside_a_case=True),
+    Resource(
+        "charges",
+        "charge",
+        Charge,
+        ChargeRead,
+        ChargeCreate,
+        inside_a_case=True,
+        links=((charge_people, charge_people.c.charge_id, charge_people.c.person_id),),
+    ),
+    Resource("sentences", "sentence", Sentence, SentenceRead, SentenceCreate, inside_a_case=True),
+    Resource("hearings", "hearing", Hearing, HearingRead, HearingCreate, inside_a_case=True),
+    Resource("outcomes", "outcome", Outcome, OutcomeRead, OutcomeCreate, inside_a_case=True),
+    Resource(
+        "events",
+        "event",
+        Event,
+        EventRead,
+        EventCreate,
+        text=_event_text,
+        inside_a_case=True,
+        links=(
+            (event_people, event_people.c.event_id, event_people.c.person_id),
+            (event_organizations, event_organizations.c.event_id, event_organizations.c.organization_id),
+        ),
+    ),
 )
 BY_TYPE = {resource.record_type: resource for resource in RESOURCES}

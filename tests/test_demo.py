@@ -12,13 +12,14 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from app import demo
 from app.config import async_database_url
 from app.demo import load_demo
 from app.migrate import current_heads
 from app.models import Base
+from app.sessions import make_sessionmaker
 from tests.databases import throwaway_database
 from tests.helpers import API, KINDS
 
@@ -28,7 +29,7 @@ ARTICLE_TITLE = "Kazakhstan: Jailed Opposition Leader Refused Parole"
 
 async def load(connection: AsyncConnection) -> int:
     """Run load_demo in its own session, committed into a savepoint of the test's transaction."""
-    async with AsyncSession(bind=connection, join_transaction_mode="create_savepoint") as session:
+    async with make_sessionmaker(connection, join_transaction_mode="create_savepoint")() as session:
         created = await load_demo(session)
         await session.commit()
     return created

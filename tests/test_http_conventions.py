@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.types import Message, Receive, Scope, Send
 
 from app.auth.roles import Role
@@ -28,9 +28,7 @@ FRONTEND = "https://frontend.example"
 async def client_for(settings: Settings, connection: AsyncConnection) -> AsyncIterator[httpx.AsyncClient]:
     """A client of an app built with ``settings``, writing into the test's transaction (as conftest's does)."""
     async with app_for(settings) as app:
-        app.state.sessionmaker = async_sessionmaker(
-            bind=connection, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
-        )
+        app.state.sessionmaker = make_sessionmaker(connection, join_transaction_mode="create_savepoint")
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://casetrack.test") as http_client:
             yield http_client

@@ -8,11 +8,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app import demo
 from app.auth.roles import Role
 from app.demo import load_demo
+from app.sessions import make_sessionmaker
 from tests.helpers import API, assert_problem, make_case, make_person, post
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
@@ -21,7 +22,7 @@ SVG_URL = f"{API}/cases/{demo.CASE_ID}/timeline.svg"
 
 @pytest.fixture
 async def loaded(connection: AsyncConnection) -> None:
-    async with AsyncSession(bind=connection, join_transaction_mode="create_savepoint") as session:
+    async with make_sessionmaker(connection, join_transaction_mode="create_savepoint")() as session:
         await load_demo(session)
         await session.commit()
 

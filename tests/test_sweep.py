@@ -37,9 +37,9 @@ from pydantic import BaseModel
 from starlette.routing import Mount
 
 from app.auth.roles import Role
+from app.cases.schemas import PersonDetail
 from app.config import Settings
 from app.main import create_app
-from app.people.schemas import PersonDetail
 from app.resources import RESOURCES
 from tests.databases import migrate_with_token, throwaway_database
 from tests.helpers import API, collection, make_case, make_organization, make_person, make_source, post

@@ -11,11 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app import demo
 from app.auth.roles import Role
 from app.demo import load_demo
+from app.sessions import make_sessionmaker
 from app.web import humanize
 from tests.helpers import API, make_case, make_person, post
 
@@ -112,7 +113,7 @@ def assert_html_page(response: httpx.Response, status: int = 200) -> Node:
 
 
 async def load(connection: AsyncConnection) -> None:
-    async with AsyncSession(bind=connection, join_transaction_mode="create_savepoint") as session:
+    async with make_sessionmaker(connection, join_transaction_mode="create_savepoint")() as session:
         await load_demo(session)
         await session.commit()
 

@@ -8,14 +8,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit.models import AuditEntry
 from app.auth.roles import viewer_of
 from app.db import utcnow
-from app.resources import BY_TYPE
+from app.kinds import registry_of
 
 PG_AUDIT_LOCK = 7_406_511  # any constant: the advisory lock that orders audit entries by commit
 
 
-def snapshot(record: Any) -> dict[str, Any]:
+def snapshot(session: AsyncSession, record: Any) -> dict[str, Any]:
     """The record as the API shows it to a reader (the form kept in history)."""
-    return BY_TYPE[record.record_type].read.model_validate(record).model_dump(mode="json")
+    return registry_of(session)[record.record_type].read.model_validate(record).model_dump(mode="json")
 
 
 async def _commit_order(session: AsyncSession) -> None:

@@ -6,13 +6,13 @@ from fastapi.responses import JSONResponse
 from app import http
 from app.cases import service
 from app.cases.dependencies import CaseDep
-from app.cases.embedding import CaseWithRecords, Include, case_with_records
 from app.cases.schemas import CaseCreate, CaseRead, CaseStatus, CaseUpdate, ParticipantRole
 from app.db import SessionDep
 from app.filters import CountryFilter, SearchQuery, choice_list, choices
 from app.listing import ListParams, list_params, record_fields, respond
 from app.pagination import Page
 from app.schemas import NFC
+from app.timeline.embedding import CaseWithRecords, Include, case_with_records
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 CaseList = Annotated[ListParams, Depends(list_params(CaseRead, service.CASE_SORTING))]

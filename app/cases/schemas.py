@@ -6,7 +6,8 @@ from pydantic import MISSING, AliasChoices, Field
 
 from app.cases.sentencing import after_months
 from app.dates import EDTFDate
-from app.schemas import CitedOut, Country, IdList, LongText, RecordFields, RecordId, ShortText, short_text
+from app.people.schemas import PersonRead
+from app.schemas import CitedOut, Country, IdList, LongText, Output, RecordFields, RecordId, ShortText, short_text
 
 
 class CaseStatus(StrEnum):
@@ -207,3 +208,17 @@ class SentenceRead(CitedOut):
                 setattr(self, prefix, derived.value)
                 setattr(self, f"{prefix}_earliest", derived.earliest)
                 setattr(self, f"{prefix}_latest", derived.latest)
+
+
+# A person's record, with the cases they take part in (GET /people/{id}): people know nothing of cases.
+class Participation(Output):
+    participant_id: str
+    case_id: str
+    case_title: str
+    role: ParticipantRole
+    since: str | None
+    until: str | None
+
+
+class PersonDetail(PersonRead):
+    participations: list[Participation] = Field(description="The cases this person appears in, and in which roles.")

@@ -6,7 +6,6 @@ from sqlalchemy import Select, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
-from app.audit.lifecycle import records_inside
 from app.audit.service import snapshot
 from app.cases.models import Case, Charge, Participant, Sentence, charge_people
 from app.cases.schemas import (
@@ -19,6 +18,7 @@ from app.cases.schemas import (
     ParticipantCreate,
     ParticipantRole,
     ParticipantUpdate,
+    Participation,
     SentenceCreate,
     SentenceKind,
     SentenceUpdate,
@@ -28,8 +28,9 @@ from app.dates import EARLIEST_DAY
 from app.filters import within_dates
 from app.listing import Sorting
 from app.organizations.models import Organization
+from app.pagination import PageParams, by_rank, fetch_page
 from app.people.models import Person
-from app.records import apply_changes, names_visible, replace_links, require_ids
+from app.records import apply_changes, names_visible, records_inside, replace_links, require_ids
 from app.search import service as search
 from app.sources.writes import finish, soft_delete
 
@@ -44,7 +45,7 @@ async def create_case(session: AsyncSession, data: CaseCreate) -> Case:
 
 
 async def update_case(session: AsyncSession, case: Case, data: CaseUpdate) -> Case:
-    before = snapshot(case)
+    before = snapshot(session, case)
     changes = data.model_dump(exclude_unset=True)
     source_ids = changes.pop("source_ids", None)
     apply_changes(case, changes)
@@ -57,7 +58,7 @@ async def delete_case(session: AsyncSession, case: Case) -> None:
     inside = await records_inside(session, case.id, live=True)
     await soft_delete(session, case)
     for record in inside:
-        await audit.log(session, "delete", record, snapshot(record), None)
+        await audit.log(session, "delete", record, snapshot(session, record), None)
 
 
 CASE_SORTING = Sorting(
@@ -123,6 +124,43 @@ def case_matches(session: AsyncSession, q: str | None) -> Select[Any] | None:
     return select(found.c.record_id, func.max(found.c.rank).label("rank")).group_by(found.c.record_id)
 
 
+async def find_cases(
+    session: AsyncSession, q: str | None, country: str | None, status: list[CaseStatus] | None, page: PageParams
+) -> tuple[list[Case], str | None]:
+    """A page of cases by title, or by rank when there is a ``q`` (the home page): the cases and the next cursor."""
+    stmt = cases_query(country=country, status=status)
+    keys = CASE_SORTING.keys("title")
+    found = case_matches(session, q)
+    if found is not None:
+        matches = found.subquery("matches")
+        stmt = stmt.join(matches, matches.c.record_id == Case.id)
+        keys = by_rank(stmt, matches.c.rank, Case.id)
+    return await fetch_page(session, stmt, keys, page)
+
+
+async def defendants_of(session: AsyncSession, case_ids: list[str]) -> dict[str, list[str]]:
+    """The names of each case's defendants, by name (cases without any are left out)."""
+    defendants: dict[str, list[str]] = {}
+    if case_ids:
+        rows = await session.execute(
+            select(Participant.case_id, Person.name)
+            .join(Person, Person.id == Participant.person_id)
+            .where(Participant.case_id.in_(case_ids), Participant.role == "defendant")
+            .order_by(Person.name)
+        )
+        for case_id, name in rows:
+            defendants.setdefault(case_id, []).append(name)
+    return defendants
+
+
+async def case_countries(session: AsyncSession) -> list[str]:
+    """The countries some case the session may see is in, in order."""
+    found = await session.scalars(
+        select(Case.country).where(Case.country.is_not(None)).distinct().order_by(Case.country)
+    )
+    return [country for country in found.all() if country is not None]
+
+
 # Participants
 
 
@@ -135,7 +173,7 @@ async def create_participant(session: AsyncSession, case: Case, data: Participan
 
 
 async def update_participant(session: AsyncSession, participant: Participant, data: ParticipantUpdate) -> Participant:
-    before = snapshot(participant)
+    before = snapshot(session, participant)
     changes = data.model_dump(exclude_unset=True)
     source_ids = changes.pop("source_ids", None)
     if "person_id" in changes:
@@ -156,6 +194,35 @@ PARTICIPANT_SORTING = Sorting(
     id_column=Participant.id,
     nulls={"since": EARLIEST_DAY, "until": EARLIEST_DAY},
 )
+
+
+async def participations(session: AsyncSession, person_id: str) -> list[Participation]:
+    rows = await session.execute(
+        select(Participant.id, Participant.case_id, Case.title, Participant.role, Participant.since, Participant.until)
+        .join(Case, Case.id == Participant.case_id)
+        .where(Participant.person_id == person_id)
+        .order_by(Case.title, Participant.case_id, Participant.role, Participant.id)
+    )
+    return [
+        Participation(
+            participant_id=r[0], case_id=r[1], case_title=r[2], role=ParticipantRole(r[3]), since=r[4], until=r[5]
+        )
+        for r in rows
+    ]
+
+
+def taking_part(
+    stmt: Select[Person], role: list[ParticipantRole] | None = None, case_id: str | None = None
+) -> Select[Person]:
+    """People (``stmt``) narrowed to those who take part in some case in one of these roles, or in this case."""
+    if role or case_id is not None:
+        involved = select(Participant.person_id)
+        if role:
+            involved = involved.where(Participant.role.in_(role))
+        if case_id is not None:
+            involved = involved.where(Participant.case_id == case_id)
+        stmt = stmt.where(Person.id.in_(involved))
+    return stmt
 
 
 def participants_query(
@@ -195,7 +262,7 @@ async def create_charge(session: AsyncSession, case: Case, data: ChargeCreate) -
 
 
 async def update_charge(session: AsyncSession, charge: Charge, data: ChargeUpdate) -> Charge:
-    before = snapshot(charge)
+    before = snapshot(session, charge)
     changes = data.model_dump(exclude_unset=True)
     source_ids = changes.pop("source_ids", None)
     named = changes.pop("named_person_ids", None)
@@ -265,7 +332,7 @@ async def create_sentence(session: AsyncSession, case: Case, data: SentenceCreat
 async def update_sentence(
     session: AsyncSession, sentence: Sentence, data: SentenceUpdate, settings: Settings
 ) -> Sentence:
-    before = snapshot(sentence)
+    before = snapshot(session, sentence)
     changes = data.model_dump(exclude_unset=True)
     source_ids = changes.pop("source_ids", None)
     await _check_sentence_refs(session, changes)

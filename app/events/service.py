@@ -36,7 +36,7 @@ async def create_event(session: AsyncSession, case: Case, data: EventCreate) -> 
 
 
 async def update_event(session: AsyncSession, event: Event, data: EventUpdate) -> Event:
-    before = snapshot(event)
+    before = snapshot(session, event)
     changes = data.model_dump(exclude_unset=True)
     source_ids = changes.pop("source_ids", None)
     person_ids = changes.pop("person_ids", None)

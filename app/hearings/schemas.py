@@ -33,6 +33,34 @@ class OutcomeKind(StrEnum):
     other = "other"
 
 
+# Decisions that keep or put a person behind bars, and those that free them: the case page and the SVG
+# colour and label them so a denial cannot be mistaken for a grant.
+ADVERSE = frozenset(
+    {
+        OutcomeKind.convicted,
+        OutcomeKind.sentenced,
+        OutcomeKind.sentence_upheld,
+        OutcomeKind.appeal_rejected,
+        OutcomeKind.parole_denied,
+    }
+)
+FAVOURABLE = frozenset(
+    {
+        OutcomeKind.acquitted,
+        OutcomeKind.sentence_reduced,
+        OutcomeKind.parole_granted,
+        OutcomeKind.released,
+        OutcomeKind.pardoned,
+        OutcomeKind.charges_dropped,
+    }
+)
+
+
+def outcome_tone(kind: str) -> str:
+    """Whether an outcome of this kind goes against the person ("adverse"), for them ("favourable"), or neither."""
+    return "adverse" if kind in ADVERSE else "favourable" if kind in FAVOURABLE else "neutral"
+
+
 class HearingFields(RecordFields):
     location: ShortText | None = Field(default=None, examples=["Penal colony outside Almaty"])
     court_id: RecordId | None = Field(default=None, description="The court (an organization).")

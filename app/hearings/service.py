@@ -42,7 +42,7 @@ async def create_hearing(session: AsyncSession, case: Case, data: HearingCreate)
 
 
 async def update_hearing(session: AsyncSession, hearing: Hearing, data: HearingUpdate) -> Hearing:
-    before = snapshot(hearing)
+    before = snapshot(session, hearing)
     changes = data.model_dump(exclude_unset=True)
     source_ids = changes.pop("source_ids", None)
     await _check_hearing_refs(session, changes)
@@ -121,7 +121,7 @@ async def create_outcome(session: AsyncSession, case: Case, data: OutcomeCreate)
 
 
 async def update_outcome(session: AsyncSession, outcome: Outcome, data: OutcomeUpdate) -> Outcome:
-    before = snapshot(outcome)
+    before = snapshot(session, outcome)
     changes = data.model_dump(exclude_unset=True)
     source_ids = changes.pop("source_ids", None)
     await _check_outcome_refs(session, outcome.case_id, changes)

@@ -2,9 +2,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import snapshot
-from app.cases.models import Sentence
-from app.events.models import Event, event_organizations
-from app.hearings.models import Hearing
+from app.kinds import registry_of
 from app.listing import Sorting
 from app.organizations.models import Organization
 from app.organizations.schemas import OrganizationCreate, OrganizationKind, OrganizationUpdate
@@ -22,7 +20,7 @@ async def create_organization(session: AsyncSession, data: OrganizationCreate) -
 async def update_organization(
     session: AsyncSession, organization: Organization, data: OrganizationUpdate
 ) -> Organization:
-    before = snapshot(organization)
+    before = snapshot(session, organization)
     changes = data.model_dump(exclude_unset=True)
     source_ids = changes.pop("source_ids", None)
     apply_changes(organization, changes)
@@ -30,17 +28,9 @@ async def update_organization(
 
 
 async def delete_organization(session: AsyncSession, organization: Organization) -> None:
+    referenced_by = registry_of(session)["organization"].referenced_by
     await refuse_if_referenced(
-        session,
-        "organization",
-        organization.id,
-        {
-            "hearings (as court)": select(Hearing.id).where(Hearing.court_id == organization.id),
-            "sentences (as facility)": select(Sentence.id).where(Sentence.facility_id == organization.id),
-            "events": select(Event.id)
-            .join(event_organizations, event_organizations.c.event_id == Event.id)
-            .where(event_organizations.c.organization_id == organization.id),
-        },
+        session, "organization", organization.id, {name: ids(organization.id) for name, ids in referenced_by}
     )
     await soft_delete(session, organization)
 

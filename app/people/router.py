@@ -4,14 +4,15 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app import http
-from app.cases.schemas import ParticipantRole
+from app.cases import service as cases
+from app.cases.schemas import ParticipantRole, PersonDetail
 from app.db import SessionDep
 from app.filters import CountryFilter, SearchQuery, choice_list, choices
 from app.listing import ListParams, list_params, record_fields, respond
 from app.pagination import Page
 from app.people import service
 from app.people.models import Person
-from app.people.schemas import PersonCreate, PersonDetail, PersonRead, PersonUpdate
+from app.people.schemas import PersonCreate, PersonRead, PersonUpdate
 from app.search import service as search
 
 router = APIRouter(prefix="/people", tags=["people"])
@@ -38,7 +39,9 @@ async def list_people(
     case_id: Annotated[str | None, Query(max_length=32, description="People taking part in this case.")] = None,
     q: SearchQuery = None,
 ) -> Response:
-    stmt = service.people_query(country=country, role=choices(role, ParticipantRole, "role"), case_id=case_id)
+    stmt = cases.taking_part(
+        service.people_query(country=country), role=choices(role, ParticipantRole, "role"), case_id=case_id
+    )
     found = search.matches(session, "person", q)
     return await respond(request, session, stmt, params, search=found)
 
@@ -53,7 +56,7 @@ async def create_person(body: PersonCreate, request: Request, response: Response
 async def get_person(person: PersonDep, session: SessionDep, fields: PersonFields) -> JSONResponse:
     detail = PersonRead.model_validate(person).model_dump(mode="json")
     if fields is None or "participations" in fields:
-        detail["participations"] = [p.model_dump(mode="json") for p in await service.participations(session, person.id)]
+        detail["participations"] = [p.model_dump(mode="json") for p in await cases.participations(session, person.id)]
     return http.versioned(http.only(detail, fields), person)
 
 

@@ -2,9 +2,8 @@ import datetime as dt
 
 from pydantic import MISSING, Field
 
-from app.cases.schemas import ParticipantRole
 from app.dates import EDTFDate
-from app.schemas import CitedOut, Country, IdList, LongText, Output, RecordFields, ShortText
+from app.schemas import CitedOut, Country, IdList, LongText, RecordFields, ShortText
 
 
 class PersonFields(RecordFields):
@@ -36,16 +35,3 @@ class PersonRead(CitedOut):
     birth_date_latest: dt.date | None
     country: str | None
     description: str | None
-
-
-class Participation(Output):
-    participant_id: str
-    case_id: str
-    case_title: str
-    role: ParticipantRole
-    since: str | None
-    until: str | None
-
-
-class PersonDetail(PersonRead):
-    participations: list[Participation] = Field(description="The cases this person appears in, and in which roles.")

@@ -2,14 +2,11 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import snapshot
-from app.cases.models import Case, Charge, Participant, Sentence, charge_people
-from app.cases.schemas import ParticipantRole
 from app.dates import EARLIEST_DAY
-from app.events.models import Event, event_people
-from app.hearings.models import Hearing, Outcome
+from app.kinds import registry_of
 from app.listing import Sorting
 from app.people.models import Person
-from app.people.schemas import Participation, PersonCreate, PersonUpdate
+from app.people.schemas import PersonCreate, PersonUpdate
 from app.records import apply_changes, refuse_if_referenced
 from app.sources.writes import finish, soft_delete
 
@@ -22,7 +19,7 @@ async def create_person(session: AsyncSession, data: PersonCreate) -> Person:
 
 
 async def update_person(session: AsyncSession, person: Person, data: PersonUpdate) -> Person:
-    before = snapshot(person)
+    before = snapshot(session, person)
     changes = data.model_dump(exclude_unset=True)
     source_ids = changes.pop("source_ids", None)
     apply_changes(person, changes)
@@ -30,40 +27,9 @@ async def update_person(session: AsyncSession, person: Person, data: PersonUpdat
 
 
 async def delete_person(session: AsyncSession, person: Person) -> None:
-    await refuse_if_referenced(
-        session,
-        "person",
-        person.id,
-        {
-            "participants": select(Participant.id).where(Participant.person_id == person.id),
-            "charges": select(Charge.id).where(Charge.person_id == person.id),
-            "charges (named people)": select(Charge.id)
-            .join(charge_people, charge_people.c.charge_id == Charge.id)
-            .where(charge_people.c.person_id == person.id),
-            "sentences": select(Sentence.id).where(Sentence.person_id == person.id),
-            "hearings (as judge)": select(Hearing.id).where(Hearing.judge_id == person.id),
-            "outcomes": select(Outcome.id).where(Outcome.person_id == person.id),
-            "events": select(Event.id)
-            .join(event_people, event_people.c.event_id == Event.id)
-            .where(event_people.c.person_id == person.id),
-        },
-    )
+    referenced_by = registry_of(session)["person"].referenced_by
+    await refuse_if_referenced(session, "person", person.id, {name: ids(person.id) for name, ids in referenced_by})
     await soft_delete(session, person)
-
-
-async def participations(session: AsyncSession, person_id: str) -> list[Participation]:
-    rows = await session.execute(
-        select(Participant.id, Participant.case_id, Case.title, Participant.role, Participant.since, Participant.until)
-        .join(Case, Case.id == Participant.case_id)
-        .where(Participant.person_id == person_id)
-        .order_by(Case.title, Participant.case_id, Participant.role, Participant.id)
-    )
-    return [
-        Participation(
-            participant_id=r[0], case_id=r[1], case_title=r[2], role=ParticipantRole(r[3]), since=r[4], until=r[5]
-        )
-        for r in rows
-    ]
 
 
 SORTING = Sorting(
@@ -80,17 +46,8 @@ SORTING = Sorting(
 )
 
 
-def people_query(
-    country: str | None = None, role: list[ParticipantRole] | None = None, case_id: str | None = None
-) -> Select[Person]:
+def people_query(country: str | None = None) -> Select[Person]:
     stmt = select(Person)
     if country is not None:
         stmt = stmt.where(Person.country == country)
-    if role or case_id is not None:
-        involved = select(Participant.person_id)
-        if role:
-            involved = involved.where(Participant.role.in_(role))
-        if case_id is not None:
-            involved = involved.where(Participant.case_id == case_id)
-        stmt = stmt.where(Person.id.in_(involved))
     return stmt

@@ -17,6 +17,7 @@ from sqlalchemy import ColumnClause, Float, Select, column, delete, false, func,
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import InvalidQuery
+from app.kinds import registry_of
 from app.search.models import SearchDocument
 
 MAX_TERMS = 12
@@ -48,27 +49,17 @@ def fold(text: str) -> str:
     return " ".join(_WORD.findall(bare))
 
 
-def _text_of(record: Any) -> tuple[str, str]:
-    kind = record.record_type
-    if kind == "person":
-        return " ".join([record.name, *record.aliases]), record.description or ""
-    if kind == "organization":
-        return record.name, record.description or ""
-    if kind == "case":
-        return record.title, record.summary or ""
-    if kind == "event":
-        return record.title, " ".join(filter(None, [record.description, record.quote]))
-    raise ValueError(f"{kind} records are not searchable")
-
-
-def searchable_text(record: Any) -> tuple[str, str]:
-    """(title, body) of a record, folded: what a researcher would type to find it."""
-    title, body = _text_of(record)
+def searchable_text(session: AsyncSession, record: Any) -> tuple[str, str]:
+    """(title, body) of a record, folded: what a researcher would type to find it (the registry says which text)."""
+    text = registry_of(session)[record.record_type].text
+    if text is None:
+        raise ValueError(f"{record.record_type} records are not searchable")
+    title, body = text(record)
     return fold(title), fold(body)
 
 
 async def index(session: AsyncSession, record: Any) -> None:
-    title, body = searchable_text(record)
+    title, body = searchable_text(session, record)
     await unindex(session, record.record_type, [record.id])
     await session.execute(
         insert(SearchDocument).values(record_type=record.record_type, record_id=record.id, title=title, body=body)

@@ -3,9 +3,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import snapshot
 from app.dates import EARLIEST_DAY
+from app.kinds import registry_of
 from app.listing import Sorting
 from app.records import apply_changes, refuse_if_referenced
-from app.resources import RESOURCES
 from app.sources.models import Source, citations
 from app.sources.schemas import SourceCreate, SourceUpdate
 from app.sources.writes import finish, soft_delete
@@ -19,7 +19,7 @@ async def create_source(session: AsyncSession, data: SourceCreate) -> Source:
 
 
 async def update_source(session: AsyncSession, source: Source, data: SourceUpdate) -> Source:
-    before = snapshot(source)
+    before = snapshot(session, source)
     apply_changes(source, data.model_dump(exclude_unset=True))
     return await finish(session, source, before)
 
@@ -32,7 +32,7 @@ async def delete_source(session: AsyncSession, source: Source) -> None:
             and_(citations.c.record_type == resource.record_type, citations.c.record_id == resource.model.id),
         )
         .where(citations.c.source_id == source.id)
-        for resource in RESOURCES
+        for resource in registry_of(session).values()
         if resource.model is not Source
     }
     await refuse_if_referenced(session, "source", source.id, citing)

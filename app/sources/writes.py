@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.db import Record, utcnow
-from app.resources import BY_TYPE
+from app.kinds import registry_of
 from app.search import service as search
 from app.sources.citations import cite
 
@@ -24,15 +24,15 @@ async def finish(
     if source_ids is not None:
         await cite(session, record, source_ids)
     await session.refresh(record)
-    if BY_TYPE[record.record_type].searchable:
+    if registry_of(session)[record.record_type].searchable:
         await search.index(session, record)
-    await audit.log(session, "create" if before is None else "update", record, before, audit.snapshot(record))
+    await audit.log(session, "create" if before is None else "update", record, before, audit.snapshot(session, record))
     return record
 
 
 async def soft_delete(session: AsyncSession, record: Any) -> None:
     """Hide a record everywhere; an admin can restore it, or purge it for good."""
-    before = audit.snapshot(record)
+    before = audit.snapshot(session, record)
     record.deleted_at = utcnow()
     await session.flush()
     await audit.log(session, "delete", record, before, None)

@@ -7,8 +7,8 @@ from fastapi.responses import Response
 
 from app import http
 from app.cases.dependencies import CaseDep
-from app.cases.embedding import Include, case_with_records
 from app.db import SessionDep
+from app.timeline.embedding import Include, case_with_records
 from app.web.security import BROWSER_HEADERS, SVG_CSP
 from app.web.svg import timeline_svg
 

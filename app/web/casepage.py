@@ -1,5 +1,5 @@
 """What the case page shows, worked out from the same body the JSON API returns for
-``GET /api/v1/cases/{id}?include=...`` (app.cases.embedding.case_with_records): names instead of ids,
+``GET /api/v1/cases/{id}?include=...`` (app.timeline.embedding.case_with_records): names instead of ids,
 dates as people say them, decisions classed as for or against the person, and every record's sources
 as numbered references to the list at the bottom of the page.
 """
@@ -10,18 +10,11 @@ from typing import Any
 import pycountry
 
 from app.cases.schemas import ParticipantRole
+from app.hearings.schemas import outcome_tone
 from app.web import humanize
 
-# Decisions that keep or put a person behind bars, and those that free them: the page and the SVG
-# colour and label them so a denial cannot be mistaken for a grant.
-ADVERSE = frozenset({"convicted", "sentenced", "sentence_upheld", "appeal_rejected", "parole_denied"})
-FAVOURABLE = frozenset({"acquitted", "sentence_reduced", "parole_granted", "released", "pardoned", "charges_dropped"})
 ROLE_ORDER = [role.value for role in ParticipantRole]
 ROLE_PLURAL = {"defendant": "Defendants", "lawyer": "Lawyers", "spouse": "Spouses", "relative": "Relatives"}
-
-
-def outcome_tone(kind: str) -> str:
-    return "adverse" if kind in ADVERSE else "favourable" if kind in FAVOURABLE else "neutral"
 
 
 def country_name(code: str | None) -> str | None:

@@ -17,19 +17,17 @@ from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
-from sqlalchemy import select
 
 from app.auth.dependencies import bearer, current_viewer
 from app.auth.roles import Viewer
-from app.cases.embedding import Include, case_with_records
-from app.cases.models import Case, Participant
+from app.cases import service as cases_service
+from app.cases.models import Case
 from app.cases.schemas import CaseStatus
-from app.cases.service import CASE_SORTING, case_matches, cases_query
 from app.db import ID_LENGTH, SessionDep
 from app.errors import AppError
-from app.pagination import PageParams, by_rank, fetch_page
-from app.people.models import Person
+from app.pagination import PageParams
 from app.schemas import CountryCode
+from app.timeline.embedding import Include, case_with_records
 from app.web import humanize
 from app.web.casepage import CasePage, country_name
 from app.web.security import BROWSER_HEADERS, PAGE_CSP
@@ -136,29 +134,13 @@ async def cases_page(
     cases: list[Case] = []
     next_cursor = None
     try:
-        stmt = cases_query(country=country, status=[CaseStatus(status)] if status else None)
-        keys = CASE_SORTING.keys("title")
-        found = case_matches(session, q)
-        if found is not None:
-            matches = found.subquery("matches")
-            stmt = stmt.join(matches, matches.c.record_id == Case.id)
-            keys = by_rank(stmt, matches.c.rank, Case.id)
-        cases, next_cursor = await fetch_page(session, stmt, keys, PageParams(limit=PAGE_SIZE, cursor=cursor))
+        cases, next_cursor = await cases_service.find_cases(
+            session, q, country, [CaseStatus(status)] if status else None, PageParams(limit=PAGE_SIZE, cursor=cursor)
+        )
     except AppError as exc:
         problems.append(exc.detail)
-    defendants: dict[str, list[str]] = {}
-    if cases:
-        rows = await session.execute(
-            select(Participant.case_id, Person.name)
-            .join(Person, Person.id == Participant.person_id)
-            .where(Participant.case_id.in_([c.id for c in cases]), Participant.role == "defendant")
-            .order_by(Person.name)
-        )
-        for case_id, name in rows:
-            defendants.setdefault(case_id, []).append(name)
-    countries = (
-        await session.scalars(select(Case.country).where(Case.country.is_not(None)).distinct().order_by(Case.country))
-    ).all()
+    defendants = await cases_service.defendants_of(session, [c.id for c in cases])
+    countries = await cases_service.case_countries(session)
     filters = {name: value for name, value in (("q", q), ("country", country), ("status", status)) if value}
     next_url = f"{request.url.path}?{urlencode({**filters, 'cursor': next_cursor})}" if next_cursor else None
     json_url = request.app.url_path_for("listCases") + (f"?{urlencode(filters)}" if filters else "")

@@ -11,8 +11,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
 
+from app.hearings.schemas import outcome_tone
 from app.web import humanize
-from app.web.casepage import outcome_tone
 
 SVG_NS = "http://www.w3.org/2000/svg"
 WIDTH = 1000
@@ -351,7 +351,7 @@ def _legend(svg: ET.Element, y: float) -> None:
 
 
 def timeline_svg(body: dict[str, Any], *, xml_declaration: bool = False) -> str:
-    """The SVG for a case body from app.cases.embedding.case_with_records (with sentences, hearings,
+    """The SVG for a case body from app.timeline.embedding.case_with_records (with sentences, hearings,
     outcomes, events, people and the timeline included)."""
     people = {p["id"]: p["name"] for p in body.get("people") or []}
     items = (body.get("timeline") or {}).get("items", [])
