@@ -19,6 +19,7 @@ import os
 import re
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -188,10 +189,30 @@ async def fuzz_target(
         schemathesis_asgi.shutdown_lifespans()
 
 
+@pytest.fixture(scope="module")
+async def fuzz_targets(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[list[FuzzTarget]]:
+    """Both databases' targets at once: each generated case is sent to both (generating the cases is most
+    of a run's cost, and they are the same for both: the generation is deterministic)."""
+    async with AsyncExitStack() as stack:
+        targets = []
+        for name in ("sqlite", "postgresql"):
+            url = await stack.enter_async_context(throwaway_database(name, tmp_path_factory.mktemp("fuzz")))
+            settings = _settings(url)
+            token = await migrate_with_token(settings, f"fuzz-admin-{uuid.uuid4().hex[:6]}", Role.admin)
+            targets.append(FuzzTarget(name, create_app(settings), token))
+        yield targets
+        schemathesis_asgi.shutdown_lifespans()
+
+
 @FUZZ_SETTINGS
 @schema.parametrize()
-def test_every_operation(case: schemathesis.Case, fuzz_target: FuzzTarget) -> None:
-    case.call_and_validate(app=fuzz_target.app, headers=fuzz_target.headers)
+def test_every_operation(case: schemathesis.Case, fuzz_targets: list[FuzzTarget]) -> None:
+    for target in fuzz_targets:
+        try:
+            case.call_and_validate(app=target.app, headers=target.headers)
+        except Exception as exc:
+            exc.add_note(f"on {target.name}")
+            raise
 
 
 def test_stateful_sequences(fuzz_target: FuzzTarget, record_property: Any) -> None:
