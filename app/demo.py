@@ -12,27 +12,34 @@ Ids are derived from fixed keys, so loading twice changes nothing.
 """
 
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.roles import SYSTEM
-from app.cases.models import Case, Charge, Participant, Sentence, charge_people
+from app.cases import service as cases
+from app.cases.models import Case, Charge, Participant, Sentence
 from app.cases.schemas import CaseCreate, ChargeCreate, ParticipantCreate, SentenceCreate
+from app.config import Settings, get_settings
 from app.db import Record
-from app.events.models import Event, event_organizations, event_people
+from app.events import service as events
+from app.events.models import Event
 from app.events.schemas import EventCreate
+from app.hearings import service as hearings
 from app.hearings.models import Hearing, Outcome
 from app.hearings.schemas import HearingCreate, OutcomeCreate
+from app.organizations import service as organizations
 from app.organizations.models import Organization
 from app.organizations.schemas import OrganizationCreate
+from app.people import service as people
 from app.people.models import Person
 from app.people.schemas import PersonCreate
-from app.records import apply_changes, replace_links
+from app.records import get_or_404
+from app.sources import service as sources
 from app.sources.models import Source
 from app.sources.schemas import SourceCreate
-from app.sources.writes import finish
 
 NAMESPACE = uuid.UUID("6b1f7d1e-3c55-4c1b-9a57-0000000c0a5e")
 INFERRED = "The article gives no year; 2015 is the year the article was published."
@@ -436,57 +443,110 @@ EVENTS: list[tuple[str, dict[str, Any]]] = [
     ),
 ]
 
-LINKS = {
-    "person_ids": (event_people, "event_id", "person_id"),
-    "organization_ids": (event_organizations, "event_id", "organization_id"),
-    "named_person_ids": (charge_people, "charge_id", "person_id"),
-}
+S = TypeVar("S", bound=BaseModel)
+Facts = dict[str, Any]
+# Creates one record from the demo's facts under the given id, through the service the API's POST route calls.
+Create = Callable[[Facts, str], Awaitable[Record]]
 
 
-async def _ensure(
-    session: AsyncSession, model: type[Record], schema: type[BaseModel], key: str, payload: dict[str, Any], **owner: str
-) -> bool:
-    """Create one record under its fixed id unless it exists; the payload passes the API's own schema."""
-    record_id = demo_id(key)
-    if await session.get(model, record_id) is not None:
-        return False
-    payload = dict(payload)
-    extra_sources = payload.pop("extra_sources", [])
-    cited = [] if model is Source else [ARTICLE, *extra_sources]
-    data = schema.model_validate(payload if model is Source else {**payload, "source_ids": cited})
-    fields = data.model_dump(exclude={"source_ids", *LINKS})
-    record = model(id=record_id, **owner)
-    apply_changes(record, fields)
-    session.add(record)
-    await session.flush()
-    for name, (table, owner_column, target) in LINKS.items():
-        if name in payload:
-            await replace_links(session, table, {owner_column: record_id}, target, payload[name])
-    await finish(session, record, None, None if model is Source else cited)
-    return True
+def _body(schema: type[S], facts: Facts, cites: bool = True) -> S:
+    """The facts as the API's own schema validates a request body: citing the article, and the posts it quotes."""
+    facts = dict(facts)
+    extra_sources = facts.pop("extra_sources", [])
+    return schema.model_validate({**facts, "source_ids": [ARTICLE, *extra_sources]} if cites else facts)
 
 
-async def load_demo(session: AsyncSession) -> int:
-    """Load the Kozlov case; returns how many records were created (0 when it was already there)."""
-    session.info.setdefault("viewer", SYSTEM)
+async def _ensure(session: AsyncSession, model: type[Record], rows: list[tuple[str, Facts]], create: Create) -> int:
+    """Create each record under its fixed id unless it exists; how many were created."""
     created = 0
-    for key, payload in SOURCES:
-        created += await _ensure(session, Source, SourceCreate, key, payload)
-    for key, payload in PEOPLE:
-        created += await _ensure(session, Person, PersonCreate, key, payload)
-    for key, payload in ORGANIZATIONS:
-        created += await _ensure(session, Organization, OrganizationCreate, key, payload)
-    created += await _ensure(session, Case, CaseCreate, "case", CASE)
-    nested: list[tuple[type[Record], type[BaseModel], list[tuple[str, dict[str, Any]]]]] = [
-        (Participant, ParticipantCreate, PARTICIPANTS),
-        (Charge, ChargeCreate, CHARGES),
-        (Sentence, SentenceCreate, SENTENCES),
-        (Hearing, HearingCreate, HEARINGS),
-        (Outcome, OutcomeCreate, OUTCOMES),
-        (Event, EventCreate, EVENTS),
+    for key, facts in rows:
+        record_id = demo_id(key)
+        if await session.get(model, record_id) is None:
+            await create(facts, record_id)
+            created += 1
+    return created
+
+
+async def load_demo(session: AsyncSession, settings: Settings | None = None) -> int:
+    """Load the Kozlov case; returns how many records were created (0 when it was already there).
+
+    Every record is written by the service its API route calls, as the system: validated, cited, indexed for
+    search, with its computed dates and an audit entry, exactly as the same body POSTed through the API."""
+    session.info["viewer"] = SYSTEM
+    settings = settings or get_settings()
+    created = await _ensure(
+        session,
+        Source,
+        SOURCES,
+        lambda facts, record_id: sources.create_source(
+            session, _body(SourceCreate, facts, cites=False), record_id=record_id
+        ),
+    )
+    created += await _ensure(
+        session,
+        Person,
+        PEOPLE,
+        lambda facts, record_id: people.create_person(session, _body(PersonCreate, facts), record_id=record_id),
+    )
+    created += await _ensure(
+        session,
+        Organization,
+        ORGANIZATIONS,
+        lambda facts, record_id: organizations.create_organization(
+            session, _body(OrganizationCreate, facts), record_id=record_id
+        ),
+    )
+    created += await _ensure(
+        session,
+        Case,
+        [("case", CASE)],
+        lambda facts, record_id: cases.create_case(session, _body(CaseCreate, facts), record_id=record_id),
+    )
+    # As a POST inside a case holds the case it adds to (app.http.load).
+    case = await get_or_404(session, Case, CASE_ID, "case", lock="share")
+    inside: list[tuple[type[Record], list[tuple[str, Facts]], Create]] = [
+        (
+            Participant,
+            PARTICIPANTS,
+            lambda facts, record_id: cases.create_participant(
+                session, case, _body(ParticipantCreate, facts), record_id=record_id
+            ),
+        ),
+        (
+            Charge,
+            CHARGES,
+            lambda facts, record_id: cases.create_charge(
+                session, case, _body(ChargeCreate, facts), record_id=record_id
+            ),
+        ),
+        (
+            Sentence,
+            SENTENCES,
+            lambda facts, record_id: cases.create_sentence(
+                session, case, _body(SentenceCreate, facts), settings, record_id=record_id
+            ),
+        ),
+        (
+            Hearing,
+            HEARINGS,
+            lambda facts, record_id: hearings.create_hearing(
+                session, case, _body(HearingCreate, facts), record_id=record_id
+            ),
+        ),
+        (
+            Outcome,
+            OUTCOMES,
+            lambda facts, record_id: hearings.create_outcome(
+                session, case, _body(OutcomeCreate, facts), record_id=record_id
+            ),
+        ),
+        (
+            Event,
+            EVENTS,
+            lambda facts, record_id: events.create_event(session, case, _body(EventCreate, facts), record_id=record_id),
+        ),
     ]
-    for model, schema, rows in nested:
-        for key, payload in rows:
-            created += await _ensure(session, model, schema, key, payload, case_id=CASE_ID)
+    for model, rows, create in inside:
+        created += await _ensure(session, model, rows, create)
     await session.flush()
     return created

@@ -17,11 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from app import demo
 from app.config import async_database_url
 from app.demo import load_demo
+from app.errors import Invalid
 from app.migrate import current_heads
 from app.models import Base
 from app.sessions import make_sessionmaker
 from tests.databases import throwaway_database
-from tests.helpers import API, KINDS
+from tests.helpers import API, KINDS, assert_problem, collection, make_case, post
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ARTICLE_TITLE = "Kazakhstan: Jailed Opposition Leader Refused Parole"
@@ -277,6 +278,98 @@ async def test_demo_is_searchable(client: httpx.AsyncClient, loaded: int) -> Non
     assert {p["id"] for p in found} == {demo.KOZLOV, demo.UMAROVA, demo.TURUSBEKOVA, demo.JUDGE, demo.NAZARBAYEV}
     events = await items(client, "/events", q="civilians")
     assert {e["kind"] for e in events} == {"incident"}
+
+
+# The demo writes through the API's own create services: each of its records is what the same body POSTed
+# through the API makes, is audited as any create is (by the system), and is refused where the API refuses.
+
+# (kind, the demo's records of that kind): every record the demo creates, keyed as demo_id keys it.
+DEMO_RECORDS: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
+    ("sources", demo.SOURCES),
+    ("people", demo.PEOPLE),
+    ("organizations", demo.ORGANIZATIONS),
+    ("cases", [("case", demo.CASE)]),
+    ("participants", demo.PARTICIPANTS),
+    ("charges", demo.CHARGES),
+    ("sentences", demo.SENTENCES),
+    ("hearings", demo.HEARINGS),
+    ("outcomes", demo.OUTCOMES),
+    ("events", demo.EVENTS),
+]
+SYSTEM_FIELDS = {"id", "created_at", "updated_at"}
+
+
+def api_body(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The demo's facts as an API client would send them: citing the article, and the posts they quote."""
+    body = {k: v for k, v in payload.items() if k != "extra_sources"}
+    if kind != "sources":
+        body["source_ids"] = [demo.ARTICLE, *payload.get("extra_sources", [])]
+    return body
+
+
+def own_fields(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k not in SYSTEM_FIELDS}
+
+
+async def test_each_demo_record_is_what_the_api_makes_of_the_same_body(client: httpx.AsyncClient, loaded: int) -> None:
+    compared = 0
+    for kind, rows in DEMO_RECORDS:
+        for key, payload in rows:
+            stored = await get(client, f"/{kind}/{demo.demo_id(key)}")
+            response = await client.post(f"{API}{collection(kind, demo.CASE_ID)}", json=api_body(kind, payload))
+            assert response.status_code == 201, response.text
+            posted = response.json()
+            # Computed fields (date bounds, parole eligibility, end of term), links and citations alike; a read
+            # may add more than a create answers (a person's participations), hence the created record's fields.
+            assert own_fields({k: stored[k] for k in posted}) == own_fields(posted), (kind, key)
+            compared += 1
+    assert compared == loaded
+
+
+async def test_each_demo_record_is_audited_as_created_by_the_system(
+    client: httpx.AsyncClient, connection: AsyncConnection
+) -> None:
+    # An API create first, to compare the shape of its entry with the demo's.
+    person = await post(client, "/people", {"name": "Someone else"})
+    [api_entry] = (await get(client, f"/people/{person['id']}/history"))["items"]
+    assert await load(connection) > 0
+    audited = 0
+    for kind, rows in DEMO_RECORDS:
+        for key, _ in rows:
+            record_id = demo.demo_id(key)
+            record = await get(client, f"/{kind}/{record_id}")
+            [entry] = (await get(client, f"/{kind}/{record_id}/history"))["items"]
+            assert set(entry) == set(api_entry)
+            assert (entry["action"], entry["actor"], entry["record_id"]) == ("create", "system", record_id)
+            assert entry["before"] is None
+            assert entry["after"] == {k: record[k] for k in entry["after"]}
+            audited += 1
+    system = await items(client, "/audit", actor="system")
+    assert len(system) == audited
+
+
+async def test_the_demo_is_refused_where_the_api_refuses(
+    client: httpx.AsyncClient, connection: AsyncConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await load(connection)
+    # An outcome may only follow a hearing of its own case; a participant only name a live person.
+    other_case = await make_case(client, "Another case")
+    elsewhere = await post(client, f"/cases/{other_case['id']}/hearings", {"kind": "trial", "date": "2016"})
+    gone = await post(client, "/people", {"name": "Deleted person"})
+    assert (await client.delete(f"{API}/people/{gone['id']}")).status_code == 204
+    wrong: list[tuple[str, str, dict[str, Any]]] = [
+        ("OUTCOMES", "outcomes", {"kind": "acquitted", "date": "2016", "hearing_id": elsewhere["id"]}),
+        ("PARTICIPANTS", "participants", {"person_id": gone["id"], "role": "witness"}),
+    ]
+    for name, kind, payload in wrong:
+        response = await client.post(f"{API}/cases/{demo.CASE_ID}/{kind}", json=api_body(kind, payload))
+        problem = assert_problem(response, 422)
+        with monkeypatch.context() as patched:
+            patched.setattr(demo, name, [*getattr(demo, name), (f"wrong-{kind}", payload)])
+            with pytest.raises(Invalid) as refused:
+                await load(connection)
+        assert refused.value.detail == problem["detail"], kind
+    assert await load(connection) == 0
 
 
 async def test_loading_twice_creates_nothing_the_second_time(

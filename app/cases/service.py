@@ -37,8 +37,8 @@ from app.sources.writes import finish, soft_delete
 # Cases
 
 
-async def create_case(session: AsyncSession, data: CaseCreate) -> Case:
-    case = Case()
+async def create_case(session: AsyncSession, data: CaseCreate, *, record_id: str | None = None) -> Case:
+    case = Case(id=record_id)
     apply_changes(case, data.model_dump(exclude={"source_ids"}))
     session.add(case)
     return await finish(session, case, None, data.source_ids)
@@ -164,9 +164,11 @@ async def case_countries(session: AsyncSession) -> list[str]:
 # Participants
 
 
-async def create_participant(session: AsyncSession, case: Case, data: ParticipantCreate) -> Participant:
+async def create_participant(
+    session: AsyncSession, case: Case, data: ParticipantCreate, *, record_id: str | None = None
+) -> Participant:
     await require_ids(session, Person, [data.person_id], "person_id", "person")
-    participant = Participant(case_id=case.id)
+    participant = Participant(id=record_id, case_id=case.id)
     apply_changes(participant, data.model_dump(exclude={"source_ids"}))
     session.add(participant)
     return await finish(session, participant, None, data.source_ids)
@@ -250,10 +252,12 @@ async def _check_charge_refs(session: AsyncSession, changes: dict[str, Any]) -> 
         await require_ids(session, Person, changes["named_person_ids"], "named_person_ids", "person")
 
 
-async def create_charge(session: AsyncSession, case: Case, data: ChargeCreate) -> Charge:
+async def create_charge(
+    session: AsyncSession, case: Case, data: ChargeCreate, *, record_id: str | None = None
+) -> Charge:
     fields = data.model_dump(exclude={"source_ids", "named_person_ids"})
     await _check_charge_refs(session, {**fields, "named_person_ids": data.named_person_ids})
-    charge = Charge(case_id=case.id)
+    charge = Charge(id=record_id, case_id=case.id)
     apply_changes(charge, fields)
     session.add(charge)
     await session.flush()
@@ -317,13 +321,15 @@ async def _check_sentence_refs(session: AsyncSession, changes: dict[str, Any]) -
         await require_ids(session, Organization, [changes["facility_id"]], "facility_id", "organization")
 
 
-async def create_sentence(session: AsyncSession, case: Case, data: SentenceCreate, settings: Settings) -> Sentence:
+async def create_sentence(
+    session: AsyncSession, case: Case, data: SentenceCreate, settings: Settings, *, record_id: str | None = None
+) -> Sentence:
     fields = data.model_dump(exclude={"source_ids"})
     await _check_sentence_refs(session, fields)
     if fields["parole_fraction"] is None:
         # Stored, not implied: the record keeps saying what was assumed if the setting changes later.
         fields["parole_fraction"] = settings.default_parole_fraction
-    sentence = Sentence(case_id=case.id)
+    sentence = Sentence(id=record_id, case_id=case.id)
     apply_changes(sentence, fields)
     session.add(sentence)
     return await finish(session, sentence, None, data.source_ids)

@@ -26,8 +26,8 @@ async def _link(session: AsyncSession, event: Event, person_ids: Any, organizati
         await replace_links(session, event_organizations, {"event_id": event.id}, "organization_id", organization_ids)
 
 
-async def create_event(session: AsyncSession, case: Case, data: EventCreate) -> Event:
-    event = Event(case_id=case.id)
+async def create_event(session: AsyncSession, case: Case, data: EventCreate, *, record_id: str | None = None) -> Event:
+    event = Event(id=record_id, case_id=case.id)
     apply_changes(event, data.model_dump(exclude={"source_ids", "person_ids", "organization_ids"}))
     session.add(event)
     await session.flush()

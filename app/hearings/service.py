@@ -32,10 +32,12 @@ async def _check_hearing_refs(session: AsyncSession, changes: dict[str, Any]) ->
         await require_ids(session, Person, [changes["judge_id"]], "judge_id", "person")
 
 
-async def create_hearing(session: AsyncSession, case: Case, data: HearingCreate) -> Hearing:
+async def create_hearing(
+    session: AsyncSession, case: Case, data: HearingCreate, *, record_id: str | None = None
+) -> Hearing:
     fields = data.model_dump(exclude={"source_ids"})
     await _check_hearing_refs(session, fields)
-    hearing = Hearing(case_id=case.id)
+    hearing = Hearing(id=record_id, case_id=case.id)
     apply_changes(hearing, fields)
     session.add(hearing)
     return await finish(session, hearing, None, data.source_ids)
@@ -111,10 +113,12 @@ async def _check_outcome_refs(session: AsyncSession, case_id: str, changes: dict
             raise Invalid.field("hearing_id", f"the hearing {hearing_id!r} belongs to another case")
 
 
-async def create_outcome(session: AsyncSession, case: Case, data: OutcomeCreate) -> Outcome:
+async def create_outcome(
+    session: AsyncSession, case: Case, data: OutcomeCreate, *, record_id: str | None = None
+) -> Outcome:
     fields = data.model_dump(exclude={"source_ids"})
     await _check_outcome_refs(session, case.id, fields)
-    outcome = Outcome(case_id=case.id)
+    outcome = Outcome(id=record_id, case_id=case.id)
     apply_changes(outcome, fields)
     session.add(outcome)
     return await finish(session, outcome, None, data.source_ids)

@@ -10,8 +10,10 @@ from app.records import apply_changes, refuse_if_referenced
 from app.sources.writes import finish, soft_delete
 
 
-async def create_organization(session: AsyncSession, data: OrganizationCreate) -> Organization:
-    organization = Organization()
+async def create_organization(
+    session: AsyncSession, data: OrganizationCreate, *, record_id: str | None = None
+) -> Organization:
+    organization = Organization(id=record_id)
     apply_changes(organization, data.model_dump(exclude={"source_ids"}))
     session.add(organization)
     return await finish(session, organization, None, data.source_ids)

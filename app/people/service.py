@@ -11,8 +11,8 @@ from app.records import apply_changes, refuse_if_referenced
 from app.sources.writes import finish, soft_delete
 
 
-async def create_person(session: AsyncSession, data: PersonCreate) -> Person:
-    person = Person()
+async def create_person(session: AsyncSession, data: PersonCreate, *, record_id: str | None = None) -> Person:
+    person = Person(id=record_id)
     apply_changes(person, data.model_dump(exclude={"source_ids"}))
     session.add(person)
     return await finish(session, person, None, data.source_ids)

@@ -11,8 +11,8 @@ from app.sources.schemas import SourceCreate, SourceUpdate
 from app.sources.writes import finish, soft_delete
 
 
-async def create_source(session: AsyncSession, data: SourceCreate) -> Source:
-    source = Source()
+async def create_source(session: AsyncSession, data: SourceCreate, *, record_id: str | None = None) -> Source:
+    source = Source(id=record_id)
     apply_changes(source, data.model_dump())
     session.add(source)
     return await finish(session, source, before=None)
