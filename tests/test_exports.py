@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 from icalendar import Calendar
 
+from app.exports.timelinejs import TimelineJS
 from tests.helpers import (
     API,
     assert_problem,
@@ -234,6 +235,11 @@ async def test_timelinejs_has_one_event_per_item_as_precise_as_its_date(client: 
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/json")
     document = response.json()
+    # It is what the OpenAPI document says the JSON may be besides the timeline (the TimelineJS schema).
+    TimelineJS.model_validate(document, strict=True)
+    timeline_schema = (await client.get("/openapi.json")).json()["paths"]["/api/v1/cases/{case_id}/timeline"]
+    documented = timeline_schema["get"]["responses"]["200"]["content"]["application/json"]["schema"]["anyOf"]
+    assert {"$ref": "#/components/schemas/TimelineJS"} in documented
     assert document["title"]["text"]["headline"] == "Kozlov case"
     assert "11 dated items" in document["title"]["text"]["text"]
     events = document["events"]

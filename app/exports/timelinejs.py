@@ -16,7 +16,41 @@ import re
 from enum import IntEnum
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from app.timeline.schemas import Timeline, TimelineItem
+
+
+class TimelineJSDate(BaseModel):
+    year: int
+    month: int | None = Field(default=None, description="Left out when the date is known only to the year.")
+    day: int | None = Field(default=None, description="Left out when the date is known only to the month.")
+
+
+class TimelineJSText(BaseModel):
+    headline: str = Field(description="HTML: the title, escaped.")
+    text: str = Field(description="HTML: the text, escaped.")
+
+
+class TimelineJSSlide(BaseModel):
+    start_date: TimelineJSDate
+    end_date: TimelineJSDate | None = Field(default=None, description="Only for a vague date: its latest bound.")
+    text: TimelineJSText
+    group: str = Field(description="The item's type (hearing, outcome, event...).")
+    display_date: str = Field(description="The EDTF date as written, qualifiers kept.")
+    unique_id: str
+
+
+class TimelineJSTitle(BaseModel):
+    text: TimelineJSText
+
+
+class TimelineJS(BaseModel):
+    """A Knight Lab TimelineJS3 document (https://timeline.knightlab.com/docs/json-format.html)."""
+
+    title: TimelineJSTitle
+    events: list[TimelineJSSlide]
+
 
 # One side of an EDTF date, qualifiers (? ~ %) removed: year, month or season, day, optional time.
 _EDTF_PART = re.compile(r"(?P<year>[0-9X]{4})(?:-(?P<month>[0-9X]{2})(?:-(?P<day>[0-9X]{2}))?)?(?:T.+)?")

@@ -7,7 +7,7 @@ from app import http
 from app.cases.dependencies import CaseDep
 from app.dates import edtf_bounds
 from app.db import SessionDep
-from app.exports.timelinejs import to_timelinejs
+from app.exports.timelinejs import TimelineJS, to_timelinejs
 from app.filters import DateFrom, DateTo, choice_list, choices
 from app.listing import CSV_TEXT_RULE, csv_lines
 from app.pagination import MAX_LIMIT, link_next
@@ -43,7 +43,8 @@ def _chosen_format(request: Request, format: TimelineFormat | None) -> TimelineF
 @router.get(
     "/cases/{case_id}/timeline",
     name="getCaseTimeline",
-    response_model=Timeline,
+    # JSON is the timeline, or with `format=timelinejs` a TimelineJS document: the schema says "one or the other".
+    response_model=Timeline | TimelineJS,
     responses=TIMELINE_RESPONSES,
     description="Every hearing, outcome, event, dated charge, sentence start and participant change of "
     "the case, in chronological order (below). `from`/`to` keep the items whose dates may fall in the "

@@ -12,7 +12,10 @@ type Schemas = components["schemas"];
 export type CasePage = Schemas["Page_CaseRead_"];
 export type AnyCasePage = paths["/api/v1/cases"]["get"]["responses"]["200"]["content"]["application/json"];
 export type ListCasesQuery = NonNullable<paths["/api/v1/cases"]["get"]["parameters"]["query"]>;
-export type Timeline =
+// The timeline's JSON is the timeline, or with `format=timelinejs` a TimelineJS document: this client never
+// sends `format`, so it gets the timeline.
+export type Timeline = Schemas["Timeline"];
+export type AnyTimelineJson =
   paths["/api/v1/cases/{case_id}/timeline"]["get"]["responses"]["200"]["content"]["application/json"];
 export type HearingCreate =
   paths["/api/v1/cases/{case_id}/hearings"]["post"]["requestBody"]["content"]["application/json"];
