@@ -294,3 +294,43 @@ async def test_a_writer_that_waited_past_the_busy_timeout_gets_503_with_retry_af
                 holder.kill()
                 await holder.wait()
             await app.state.engine.dispose()
+
+
+async def test_a_write_that_waited_past_postgresqls_lock_timeout_gets_503_with_retry_after(tmp_path: Path) -> None:
+    """On PostgreSQL a write waits for the row lock another transaction holds; past `lock_timeout` (set to
+    0.2 s here for the service's connections) it is refused with a 503 problem that says the database is
+    busy and nothing was changed, not a 500; once the lock is free, the same write succeeds."""
+    async with throwaway_database("postgresql", tmp_path) as url:
+        settings = Settings(database_url=url, auto_migrate=False, rate_limit_per_address="", rate_limit_per_token="")
+        token = await migrate_with_token(settings, "editor", Role.editor)
+        app = create_app(settings)
+
+        @event.listens_for(app.state.engine.sync_engine, "connect")
+        def _short_lock_timeout(dbapi_connection: Any, record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SET lock_timeout = '200ms'")
+            cursor.close()
+
+        holder = make_engine(settings)
+        transport = httpx.ASGITransport(app=app)
+        headers = {"Authorization": f"Bearer {token}"}
+        try:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://casetrack.test", headers=headers
+            ) as http:
+                created = await http.post(f"{API}/people", json={"name": "Vladimir Kozlov"})
+                assert created.status_code == 201, created.text
+                person = created.json()["id"]
+                async with holder.connect() as other:
+                    transaction = await other.begin()
+                    await other.execute(text("select 1 from people where id = :id for update"), {"id": person})
+                    refused = await http.patch(f"{API}/people/{person}", json={"description": "changed"})
+                    assert_problem(refused, 503, "busy with other writes", "nothing was changed")
+                    assert int(refused.headers["retry-after"]) >= 1
+                    await transaction.rollback()
+                changed = await http.patch(f"{API}/people/{person}", json={"description": "changed"})
+                assert changed.status_code == 200, changed.text
+                assert changed.json()["description"] == "changed"
+        finally:
+            await holder.dispose()
+            await app.state.engine.dispose()
