@@ -4,6 +4,7 @@ import logging
 import os
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
@@ -201,32 +202,29 @@ def read_only_options(bind: AsyncEngine | AsyncConnection) -> dict[str, Any]:
 CONNECT_FAILURES = (DBAPIError, OSError, PoolTimeoutError)
 
 
-# PostgreSQL's undefined_table and undefined_column; SQLite says it in words.
-MISSING_SCHEMA_STATES = frozenset({"42P01", "42703"})
-MISSING_SCHEMA_MESSAGES = ("no such table", "no such column")
+@dataclass(frozen=True)
+class DatabaseFailure:
+    """A kind of failure the databases report: PostgreSQL by SQLSTATE, SQLite in words (the start of its
+    message, on an OperationalError)."""
+
+    sqlstates: frozenset[str]
+    sqlite_messages: tuple[str, ...]
+
+    def __call__(self, exc: BaseException) -> bool:
+        if not isinstance(exc, DBAPIError):
+            return False
+        if getattr(exc.orig, "sqlstate", None) in self.sqlstates:
+            return True
+        return isinstance(exc, OperationalError) and str(exc.orig).startswith(self.sqlite_messages)
 
 
-def missing_schema(exc: BaseException) -> bool:
-    """A query ran into a table or column that is not there: the database may be behind the migrations."""
-    if not isinstance(exc, DBAPIError):
-        return False
-    if getattr(exc.orig, "sqlstate", None) in MISSING_SCHEMA_STATES:
-        return True
-    return isinstance(exc, OperationalError) and str(exc.orig).startswith(MISSING_SCHEMA_MESSAGES)
+# A query ran into a table or column that is not there: the database may be behind the migrations.
+# (PostgreSQL's undefined_table and undefined_column.)
+missing_schema = DatabaseFailure(frozenset({"42P01", "42703"}), ("no such table", "no such column"))
 
-
-# PostgreSQL's serialization_failure, deadlock_detected and lock_not_available; SQLite says it in words.
-BUSY_STATES = frozenset({"40001", "40P01", "55P03"})
-BUSY_MESSAGES = ("database is locked", "database table is locked")
-
-
-def busy(exc: BaseException) -> bool:
-    """Other transactions held what this one needed for too long: retrying the request may succeed."""
-    if not isinstance(exc, DBAPIError):
-        return False
-    if getattr(exc.orig, "sqlstate", None) in BUSY_STATES:
-        return True
-    return isinstance(exc, OperationalError) and str(exc.orig).startswith(BUSY_MESSAGES)
+# Other transactions held what this one needed for too long: retrying the request may succeed.
+# (PostgreSQL's serialization_failure, deadlock_detected and lock_not_available.)
+busy = DatabaseFailure(frozenset({"40001", "40P01", "55P03"}), ("database is locked", "database table is locked"))
 
 
 async def _not_migrated(request: Request) -> str | None:
