@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from starlette.types import Message, Receive, Scope, Send
@@ -249,6 +250,20 @@ connection.execute("ROLLBACK")
 """
 
 
+def app_running_on_connect(settings: Settings, statement: str) -> FastAPI:
+    """An app on ``settings`` whose every new database connection first runs ``statement`` (a shorter wait
+    for locks, so a test does not wait the service's half a minute)."""
+    app = create_app(settings)
+
+    @event.listens_for(app.state.engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(statement)
+        cursor.close()
+
+    return app
+
+
 async def test_a_writer_that_waited_past_the_busy_timeout_gets_503_with_retry_after(tmp_path: Path) -> None:
     """On SQLite a write waits for the write lock up to the busy timeout (30 s in app/db.py; 0.2 s here, so
     the test does not wait half a minute), then is refused with a 503 problem and Retry-After, not a 500;
@@ -256,13 +271,7 @@ async def test_a_writer_that_waited_past_the_busy_timeout_gets_503_with_retry_af
     async with throwaway_database("sqlite", tmp_path) as url:
         settings = Settings(database_url=url, auto_migrate=False, rate_limit_per_address="", rate_limit_per_token="")
         token = await migrate_with_token(settings, "editor", Role.editor)
-        app = create_app(settings)
-
-        @event.listens_for(app.state.engine.sync_engine, "connect")
-        def _short_busy_timeout(dbapi_connection: Any, record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA busy_timeout=200")
-            cursor.close()
+        app = app_running_on_connect(settings, "PRAGMA busy_timeout=200")
 
         holder = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -303,13 +312,7 @@ async def test_a_write_that_waited_past_postgresqls_lock_timeout_gets_503_with_r
     async with throwaway_database("postgresql", tmp_path) as url:
         settings = Settings(database_url=url, auto_migrate=False, rate_limit_per_address="", rate_limit_per_token="")
         token = await migrate_with_token(settings, "editor", Role.editor)
-        app = create_app(settings)
-
-        @event.listens_for(app.state.engine.sync_engine, "connect")
-        def _short_lock_timeout(dbapi_connection: Any, record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("SET lock_timeout = '200ms'")
-            cursor.close()
+        app = app_running_on_connect(settings, "SET lock_timeout = '200ms'")
 
         holder = make_engine(settings)
         transport = httpx.ASGITransport(app=app)
