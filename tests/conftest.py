@@ -2,15 +2,19 @@
 once on SQLite and once on PostgreSQL. The schema is built by the Alembic migrations; each test runs
 inside a transaction that is rolled back, so tests never see each other's data.
 
+A module whose tests all read the same records can build them once per database with ``shared_world``
+(see there): its tests then run inside savepoints of one module-wide transaction that holds them.
+
 PostgreSQL: CASETRACK_TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test) names a
 server and a database to connect to; the suite creates its own throwaway database beside it.
 """
 
+import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -69,9 +73,79 @@ async def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
             await engine.dispose()
 
 
+W = TypeVar("W")
+Builder = Callable[[httpx.AsyncClient], Awaitable[Any]]
+
+# Module name -> the builders of the worlds its tests share (see ``shared_world``).
+_shared_worlds: dict[str, list[Builder]] = {}
+
+
+@dataclass
+class ModuleWorld:
+    connection: AsyncConnection  # inside the module's transaction, which holds the worlds
+    built: dict[Builder, Any]  # builder -> what it returned
+
+
+def shared_world(build: Callable[[httpx.AsyncClient], Awaitable[W]]) -> Any:
+    """A fixture giving what ``build`` returns, built once per module and database instead of once per test.
+
+    ``world = shared_world(build_world)`` at the top level of a test module: ``build`` makes its records
+    with an admin client of its own, in a transaction that stays open while the module's tests run and is
+    rolled back after them. Every test of that module (whether it asks for the world or not) then runs in a
+    SAVEPOINT of that transaction, rolled back after the test: it sees the world exactly as built, and
+    whatever it changes is gone for the next test (tests/test_shared_world.py proves it). The world is
+    built with the suite's default settings, whatever ``settings`` the module may override.
+    """
+    module = sys._getframe(1).f_globals["__name__"]
+    _shared_worlds.setdefault(module, []).append(build)
+
+    @pytest.fixture
+    def world(_module_world: ModuleWorld | None, connection: AsyncConnection) -> W:
+        assert _module_world is not None
+        value: W = _module_world.built[build]
+        return value
+
+    return world
+
+
+def _test_settings(database: Database) -> Settings:
+    # Rate limits off: the suite makes thousands of requests from one address (they have their own tests).
+    return Settings(database_url=database.url, auto_migrate=False, rate_limit_per_address="", rate_limit_per_token="")
+
+
+@pytest.fixture(scope="module")
+async def _module_world(request: pytest.FixtureRequest, database: Database) -> AsyncIterator[ModuleWorld | None]:
+    """The worlds of this module (``shared_world``), built in a transaction rolled back after the module;
+    None in a module without any."""
+    if request.module.__name__ not in _shared_worlds:
+        yield None
+        return
+    async with database.engine.connect() as connection:
+        transaction = await connection.begin()
+        try:
+            module_world = ModuleWorld(connection, {})
+            token = await make_token(connection, Role.admin, "shared-world-builder")
+            async with _http_client(_test_settings(database), connection, token) as http:
+                for build in _shared_worlds[request.module.__name__]:
+                    module_world.built[build] = await build(http)
+            yield module_world
+        finally:
+            await transaction.rollback()
+
+
 @pytest.fixture
-async def connection(database: Database) -> AsyncIterator[AsyncConnection]:
-    """A connection inside a transaction that is rolled back after the test."""
+async def connection(database: Database, _module_world: ModuleWorld | None) -> AsyncIterator[AsyncConnection]:
+    """A connection inside a transaction that is rolled back after the test.
+
+    In a module with a ``shared_world`` it is the module's connection, inside a savepoint of the
+    transaction that holds the world."""
+    if _module_world is not None:
+        savepoint = await _module_world.connection.begin_nested()
+        try:
+            yield _module_world.connection
+        finally:
+            await savepoint.rollback()
+        return
     async with database.engine.connect() as connection:
         transaction = await connection.begin()
         try:
@@ -82,8 +156,7 @@ async def connection(database: Database) -> AsyncIterator[AsyncConnection]:
 
 @pytest.fixture
 def settings(database: Database) -> Settings:
-    # Rate limits off: the suite makes thousands of requests from one address (they have their own tests).
-    return Settings(database_url=database.url, auto_migrate=False, rate_limit_per_address="", rate_limit_per_token="")
+    return _test_settings(database)
 
 
 # Building an app costs about half a second (FastAPI analyses every route's dependencies), so the suite

@@ -1,5 +1,7 @@
 """Small builders for tests: create records through the API and return their JSON."""
 
+import base64
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,3 +87,8 @@ async def make_refs(
         source=(await make_source(client, title=source))["id"],
         case=(await make_case(client, case))["id"],
     )
+
+
+def forged_cursor(payload: Any) -> str:
+    """A cursor as the service encodes one (base64 of JSON), holding whatever a test puts in it."""
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import shared_world
 from tests.helpers import API, INSIDE, assert_problem, make_case, make_organization, make_person, make_source, post
 
 Body = dict[str, Any]
@@ -119,8 +120,7 @@ async def get_json(client: httpx.AsyncClient, path: str) -> Body:
     return response.json()
 
 
-@pytest.fixture
-async def two_cases(client: httpx.AsyncClient) -> tuple[Filled, Filled]:
+async def build_two_cases(client: httpx.AsyncClient) -> tuple[Filled, Filled]:
     mine = await fill_case(client, "Mine", 2)
     theirs = await fill_case(client, "Theirs", 2)
     # Records that belong to nobody's case must not leak in either.
@@ -128,6 +128,10 @@ async def two_cases(client: httpx.AsyncClient) -> tuple[Filled, Filled]:
     await make_organization(client, "Unrelated agency")
     await make_source(client, title="Uncited report")
     return mine, theirs
+
+
+# Built once per database for the whole module; each test sees them as built (conftest's shared_world).
+two_cases = shared_world(build_two_cases)
 
 
 async def test_include_embeds_exactly_the_case_records(

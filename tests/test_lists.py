@@ -1,8 +1,9 @@
 """Lists: every filter and sort returns exactly the right records, keyset paging survives concurrent
 inserts, count= / fields= / limit= / unknown parameters, and the CSV export matches the JSON list.
 
-Every test runs on SQLite and on PostgreSQL (the ``client`` fixture is parametrized over both), each
-inside its own rolled-back transaction, so the lists hold exactly the records a test creates.
+Every test runs on SQLite and on PostgreSQL (the ``client`` fixture is parametrized over both). The
+data set (``world``) is built once per database and module, and each test runs inside its own rolled-back
+savepoint on top of it, so the lists hold exactly the data set and the records the test creates.
 """
 
 import csv
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.events.models import Event
 from app.listing import CSV_BATCH
+from tests.conftest import shared_world
 from tests.helpers import (
     API,
     assert_problem,
@@ -181,9 +183,8 @@ async def build_world(client: httpx.AsyncClient) -> World:
     return w
 
 
-@pytest.fixture
-async def world(client: httpx.AsyncClient) -> World:
-    return await build_world(client)
+# Built once per database for the whole module; each test sees it as built (conftest's shared_world).
+world = shared_world(build_world)
 
 
 # Helpers

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.config import Settings
 from app.sessions import make_sessionmaker
-from tests.conftest import app_for
+from tests.conftest import app_for, shared_world
 from tests.helpers import API, assert_problem, make_case, make_organization, make_person, make_source, post
 
 Body = dict[str, Any]
@@ -101,6 +101,10 @@ async def make_world(client: httpx.AsyncClient) -> World:
     case = (await make_case(client))["id"]
     hearing = (await post(client, f"/cases/{case}/hearings", {"kind": "trial", "date": "2012-08-16"}))["id"]
     return World(sources, people, court, prison, case, hearing)
+
+
+# Built once per database for the whole module; each test sees it as built (conftest's shared_world).
+world = shared_world(make_world)
 
 
 @dataclass(frozen=True)
@@ -285,8 +289,7 @@ def expected_echo(body: Body) -> Body:
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=str)
-async def test_create_read_update_delete(client: httpx.AsyncClient, kind: Kind) -> None:
-    world = await make_world(client)
+async def test_create_read_update_delete(client: httpx.AsyncClient, world: World, kind: Kind) -> None:
     body = kind.full(world)
     if kind.cited:
         body["source_ids"] = sorted(world.sources[:2], reverse=True)
@@ -335,8 +338,9 @@ async def test_create_read_update_delete(client: httpx.AsyncClient, kind: Kind) 
 
 
 @pytest.mark.parametrize("kind", [kind for kind in KINDS if kind.cited], ids=str)
-async def test_source_ids_are_returned_sorted_and_can_be_replaced(client: httpx.AsyncClient, kind: Kind) -> None:
-    world = await make_world(client)
+async def test_source_ids_are_returned_sorted_and_can_be_replaced(
+    client: httpx.AsyncClient, world: World, kind: Kind
+) -> None:
     a, b, c = sorted(world.sources)
     created = await post(client, kind.collection(world), {**kind.minimal(world), "source_ids": [c, a, a]})
     assert created["source_ids"] == [a, c]
@@ -364,8 +368,7 @@ async def test_created_record_lists_no_sources_by_default(client: httpx.AsyncCli
     assert (await get_json(client, f"/people/{person['id']}"))["source_ids"] == []
 
 
-async def test_event_people_and_organizations_round_trip(client: httpx.AsyncClient) -> None:
-    world = await make_world(client)
+async def test_event_people_and_organizations_round_trip(client: httpx.AsyncClient, world: World) -> None:
     p0, p1 = sorted(world.people)
     o0, o1 = sorted([world.court, world.prison])
     body = {"kind": "visit", "date": "2014-03", "title": "Visit", "person_ids": [p1, p0], "organization_ids": [o1]}
@@ -389,8 +392,7 @@ async def test_event_people_and_organizations_round_trip(client: httpx.AsyncClie
     assert await list_ids(client, "/events", organization_id=o1) == []
 
 
-async def test_charge_named_people_round_trip(client: httpx.AsyncClient) -> None:
-    world = await make_world(client)
+async def test_charge_named_people_round_trip(client: httpx.AsyncClient, world: World) -> None:
     p0, p1 = sorted(world.people)
     third = (await make_person(client, "Akzhanat Aminov"))["id"]
     charge = await post(
@@ -412,8 +414,7 @@ async def test_charge_named_people_round_trip(client: httpx.AsyncClient) -> None
     assert (await get_json(client, path))["named_person_ids"] == []
 
 
-async def test_patch_of_an_edtf_date_moves_its_bounds(client: httpx.AsyncClient) -> None:
-    world = await make_world(client)
+async def test_patch_of_an_edtf_date_moves_its_bounds(client: httpx.AsyncClient, world: World) -> None:
     event = await post(client, f"/cases/{world.case}/events", {"kind": "arrest", "date": "2012-01-23", "title": "x"})
     assert (event["date_earliest"], event["date_latest"]) == ("2012-01-23", "2012-01-23")
     response = await client.patch(f"{API}/events/{event['id']}", json={"date": "2015-22"})  # summer 2015
@@ -473,8 +474,9 @@ async def test_new_person_has_no_participations(client: httpx.AsyncClient) -> No
 
 
 @pytest.mark.parametrize("kind", NESTED, ids=str)
-async def test_nested_kinds_are_listed_per_case_and_filtered_by_case_id(client: httpx.AsyncClient, kind: Kind) -> None:
-    world = await make_world(client)
+async def test_nested_kinds_are_listed_per_case_and_filtered_by_case_id(
+    client: httpx.AsyncClient, world: World, kind: Kind
+) -> None:
     other_case = (await make_case(client, "Another case"))["id"]
     before = set(await list_ids(client, f"/{kind.name}"))
     mine = [(await post(client, kind.collection(world), kind.minimal(world)))["id"] for _ in range(2)]
@@ -488,9 +490,8 @@ async def test_nested_kinds_are_listed_per_case_and_filtered_by_case_id(client: 
 
 
 @pytest.mark.parametrize("kind", [kind for kind in KINDS if kind.enum], ids=str)
-async def test_lists_filter_by_vocabulary(client: httpx.AsyncClient, kind: Kind) -> None:
+async def test_lists_filter_by_vocabulary(client: httpx.AsyncClient, world: World, kind: Kind) -> None:
     assert kind.enum is not None
-    world = await make_world(client)
     case = (await make_case(client, "Filter case"))["id"]  # empty apart from what this test adds
     name, values = kind.enum
     made = {
@@ -538,10 +539,9 @@ WINDOWS = [
 
 @pytest.mark.parametrize("name", DATED)
 async def test_date_window_keeps_records_that_may_fall_inside(
-    client: httpx.AsyncClient, subtests: Any, name: str
+    client: httpx.AsyncClient, world: World, subtests: Any, name: str
 ) -> None:
     kind = BY_NAME[name]
-    world = await make_world(client)
     case = (await make_case(client, "Dated case"))["id"]
     by_date = {}
     for date in DATES:
@@ -607,8 +607,9 @@ PAGED = [(kind, nested_list) for kind in KINDS for nested_list in ([False, True]
 @pytest.mark.parametrize(
     ("kind", "nested_list"), PAGED, ids=lambda v: str(v) if isinstance(v, Kind) else ("in-case" if v else "top-level")
 )
-async def test_cursor_paging_visits_every_record_once(client: httpx.AsyncClient, kind: Kind, nested_list: bool) -> None:
-    world = await make_world(client)
+async def test_cursor_paging_visits_every_record_once(
+    client: httpx.AsyncClient, world: World, kind: Kind, nested_list: bool
+) -> None:
     case = (await make_case(client, "Paged case"))["id"]
     path = kind.collection(case_id=case) if nested_list else f"/{kind.name}"
     before = await list_ids(client, path)

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from app.auth.roles import Role
+from tests.conftest import shared_world
 from tests.helpers import (
     API,
     INSIDE,
@@ -53,6 +54,11 @@ INCLUDE_ALL = "participants,charges,sentences,hearings,outcomes,events,sources,t
 
 async def make_ctx(client: httpx.AsyncClient) -> Ctx:
     return await make_refs(client, "Public Defendant", "Public Prison", "Public report", "Public case")
+
+
+# Every test here starts from these public records; they are built once per database for the whole module,
+# and each test sees them as built (conftest's shared_world).
+ctx = shared_world(make_ctx)
 
 
 def body_of(kind: str, ctx: Ctx, tag: str) -> Body:
@@ -123,9 +129,8 @@ class Transcript:
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_a_restricted_record_does_not_exist_without_reader_rights(
-    client: httpx.AsyncClient, anonymous: httpx.AsyncClient, client_as: Any, kind: str
+    client: httpx.AsyncClient, ctx: Ctx, anonymous: httpx.AsyncClient, client_as: Any, kind: str
 ) -> None:
-    ctx = await make_ctx(client)
     shown = (await create(client, kind, ctx, "shown"))["id"]
     hidden_record = await create(client, kind, ctx, "hidden", restricted=True)
     hidden = hidden_record["id"]
@@ -155,9 +160,8 @@ async def test_a_restricted_record_does_not_exist_without_reader_rights(
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_a_csv_export_leaves_restricted_records_out(
-    client: httpx.AsyncClient, anonymous: httpx.AsyncClient, kind: str
+    client: httpx.AsyncClient, ctx: Ctx, anonymous: httpx.AsyncClient, kind: str
 ) -> None:
-    ctx = await make_ctx(client)
     shown = (await create(client, kind, ctx, "shown"))["id"]
     hidden = (await create(client, kind, ctx, "hidden", restricted=True))["id"]
     lists = [f"/{kind}"] + ([f"/cases/{ctx.case}/{kind}"] if kind in INSIDE else [])
@@ -173,9 +177,8 @@ async def test_a_csv_export_leaves_restricted_records_out(
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_a_readers_csv_export_includes_restricted_records(
-    client: httpx.AsyncClient, client_as: Any, kind: str
+    client: httpx.AsyncClient, ctx: Ctx, client_as: Any, kind: str
 ) -> None:
-    ctx = await make_ctx(client)
     shown = (await create(client, kind, ctx, "shown"))["id"]
     hidden = (await create(client, kind, ctx, "hidden", restricted=True))["id"]
     reader = await client_as(Role.reader)
@@ -188,9 +191,8 @@ async def test_a_readers_csv_export_includes_restricted_records(
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_patching_restricted_hides_and_reveals_a_record(
-    client: httpx.AsyncClient, anonymous: httpx.AsyncClient, client_as: Any, kind: str
+    client: httpx.AsyncClient, ctx: Ctx, anonymous: httpx.AsyncClient, client_as: Any, kind: str
 ) -> None:
-    ctx = await make_ctx(client)
     record = await create(client, kind, ctx, "toggled")
     path = f"/{kind}/{record['id']}"
     assert (await ok(anonymous, path)).json()["restricted"] is False
@@ -218,9 +220,8 @@ async def test_patching_restricted_hides_and_reveals_a_record(
 
 @pytest.mark.parametrize("kind", SEARCHABLE)
 async def test_search_leaves_restricted_records_out(
-    client: httpx.AsyncClient, anonymous: httpx.AsyncClient, client_as: Any, kind: str
+    client: httpx.AsyncClient, ctx: Ctx, anonymous: httpx.AsyncClient, client_as: Any, kind: str
 ) -> None:
-    ctx = await make_ctx(client)
     words = {"people": "name", "organizations": "name", "cases": "title", "events": "title"}
     shown = (await create(client, kind, ctx, "x", **{words[kind]: "Zhanaozen shown"}))["id"]
     hidden = (await create(client, kind, ctx, "y", **{words[kind]: "Zhanaozen hidden"}, restricted=True))["id"]
@@ -247,17 +248,16 @@ class CaseWorld:
     hidden: dict[str, str]  # kind -> id of a restricted record in the public case
 
 
-async def make_case_world(client: httpx.AsyncClient) -> CaseWorld:
-    ctx = await make_ctx(client)
+async def make_case_world(client: httpx.AsyncClient, ctx: Ctx) -> CaseWorld:
     shown = {kind: (await create(client, kind, ctx, "shown"))["id"] for kind in INSIDE}
     hidden = {kind: (await create(client, kind, ctx, "hidden", restricted=True))["id"] for kind in INSIDE}
     return CaseWorld(ctx, shown, hidden)
 
 
 async def test_the_timeline_leaves_restricted_items_out(
-    client: httpx.AsyncClient, anonymous: httpx.AsyncClient, client_as: Any
+    client: httpx.AsyncClient, ctx: Ctx, anonymous: httpx.AsyncClient, client_as: Any
 ) -> None:
-    world = await make_case_world(client)
+    world = await make_case_world(client, ctx)
     path = f"/cases/{world.ctx.case}/timeline"
     items = (await ok(anonymous, path)).json()["items"]
     assert {item["id"] for item in items} == set(world.shown.values())
@@ -282,9 +282,9 @@ async def test_the_timeline_leaves_restricted_items_out(
 
 
 async def test_a_case_with_include_leaves_restricted_records_out(
-    client: httpx.AsyncClient, anonymous: httpx.AsyncClient, client_as: Any
+    client: httpx.AsyncClient, ctx: Ctx, anonymous: httpx.AsyncClient, client_as: Any
 ) -> None:
-    world = await make_case_world(client)
+    world = await make_case_world(client, ctx)
     path = f"/cases/{world.ctx.case}"
     body = (await ok(anonymous, path, include=INCLUDE_ALL)).json()
     for kind in INSIDE:
@@ -303,9 +303,9 @@ async def test_a_case_with_include_leaves_restricted_records_out(
 
 
 async def test_hearing_calendars_leave_restricted_hearings_out(
-    client: httpx.AsyncClient, anonymous: httpx.AsyncClient, client_as: Any
+    client: httpx.AsyncClient, ctx: Ctx, anonymous: httpx.AsyncClient, client_as: Any
 ) -> None:
-    world = await make_case_world(client)
+    world = await make_case_world(client, ctx)
     shown, hidden = world.shown["hearings"], world.hidden["hearings"]
     reader = await client_as(Role.reader)
     for path in ("/hearings.ics", f"/cases/{world.ctx.case}/hearings.ics"):
@@ -318,9 +318,9 @@ async def test_hearing_calendars_leave_restricted_hearings_out(
 
 
 async def test_a_persons_participations_leave_restricted_ones_out(
-    client: httpx.AsyncClient, anonymous: httpx.AsyncClient, client_as: Any
+    client: httpx.AsyncClient, ctx: Ctx, anonymous: httpx.AsyncClient, client_as: Any
 ) -> None:
-    world = await make_case_world(client)
+    world = await make_case_world(client, ctx)
     hidden_case = (await make_case(client, "Secret case", restricted=True))["id"]
     in_hidden_case = (await create(client, "participants", world.ctx, "inside", case_id=hidden_case))["id"]
     path = f"/people/{world.ctx.person}"
@@ -340,9 +340,8 @@ async def test_a_persons_participations_leave_restricted_ones_out(
 
 
 async def test_everything_inside_a_restricted_case_is_hidden(
-    client: httpx.AsyncClient, anonymous: httpx.AsyncClient, client_as: Any
+    client: httpx.AsyncClient, ctx: Ctx, anonymous: httpx.AsyncClient, client_as: Any
 ) -> None:
-    ctx = await make_ctx(client)
     case = (await make_case(client, "Zhanaozen secret case", restricted=True))["id"]
     inner = {kind: (await create(client, kind, ctx, "Zhanaozen", case_id=case))["id"] for kind in INSIDE}
     public = Transcript()
@@ -503,9 +502,8 @@ async def make_hidden(client: httpx.AsyncClient, target: str) -> str:
 
 @pytest.mark.parametrize("ref", REFERENCES, ids=str)
 async def test_a_public_record_shows_no_trace_of_a_restricted_one_it_names(
-    client: httpx.AsyncClient, anonymous: httpx.AsyncClient, client_as: Any, ref: Reference
+    client: httpx.AsyncClient, ctx: Ctx, anonymous: httpx.AsyncClient, client_as: Any, ref: Reference
 ) -> None:
-    ctx = await make_ctx(client)
     hidden = await make_hidden(client, ref.target)
     record = await post(client, collection(ref.kind, ctx.case), ref.body(ctx, hidden))
     record_id = record["id"]
@@ -566,9 +564,8 @@ async def test_a_public_record_shows_no_trace_of_a_restricted_one_it_names(
 
 
 async def test_a_participant_whose_person_is_restricted_is_hidden(
-    client: httpx.AsyncClient, anonymous: httpx.AsyncClient, client_as: Any
+    client: httpx.AsyncClient, ctx: Ctx, anonymous: httpx.AsyncClient, client_as: Any
 ) -> None:
-    ctx = await make_ctx(client)
     hidden_person = await make_hidden(client, "people")
     shown = (await create(client, "participants", ctx, "public person"))["id"]
     participant = await post(
@@ -620,6 +617,7 @@ FILTERS = [
 @pytest.mark.parametrize(("path", "param", "target", "body_field"), FILTERS, ids=lambda v: str(v).strip("/"))
 async def test_filtering_by_a_hidden_id_finds_nothing(
     client: httpx.AsyncClient,
+    ctx: Ctx,
     anonymous: httpx.AsyncClient,
     client_as: Any,
     path: str,
@@ -627,7 +625,6 @@ async def test_filtering_by_a_hidden_id_finds_nothing(
     target: str,
     body_field: str,
 ) -> None:
-    ctx = await make_ctx(client)
     hidden = await make_hidden(client, target)
     kind = path.strip("/")
     value: Any = [hidden] if body_field.endswith("_ids") else hidden
@@ -642,9 +639,9 @@ async def test_filtering_by_a_hidden_id_finds_nothing(
 
 
 async def test_no_public_response_contains_the_id_of_a_hidden_record(
-    client: httpx.AsyncClient, anonymous: httpx.AsyncClient, client_as: Any
+    client: httpx.AsyncClient, ctx: Ctx, anonymous: httpx.AsyncClient, client_as: Any
 ) -> None:
-    world = await make_case_world(client)
+    world = await make_case_world(client, ctx)
     ctx = world.ctx
     hidden_person = await make_hidden(client, "people")
     hidden_org = await make_hidden(client, "organizations")
