@@ -35,7 +35,7 @@ from schemathesis.python import asgi as schemathesis_asgi
 from app.auth.roles import Role
 from app.config import Settings
 from app.main import create_app
-from tests.databases import migrate_with_token, throwaway_database
+from tests.databases import add_token, migrated_database
 
 # Per operation: generated cases (positive and negative) on top of its examples and coverage cases.
 MAX_EXAMPLES = 20
@@ -180,9 +180,9 @@ async def fuzz_target(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[FuzzTarget]:
     """A migrated throwaway database, an admin token in it, and an app on it."""
-    async with throwaway_database(request.param, tmp_path_factory.mktemp("fuzz")) as url:
+    async with migrated_database(request.param, tmp_path_factory.mktemp("fuzz")) as url:
         settings = _settings(url)
-        token = await migrate_with_token(settings, f"fuzz-admin-{uuid.uuid4().hex[:6]}", Role.admin)
+        token = await add_token(settings, f"fuzz-admin-{uuid.uuid4().hex[:6]}", Role.admin)
         yield FuzzTarget(request.param, create_app(settings), token)
         # Schemathesis runs apps (and so their engines' connection pools) on an event loop of its own;
         # ending their lifespans there disposes the engines before the database goes.
@@ -196,9 +196,9 @@ async def fuzz_targets(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
     async with AsyncExitStack() as stack:
         targets = []
         for name in ("sqlite", "postgresql"):
-            url = await stack.enter_async_context(throwaway_database(name, tmp_path_factory.mktemp("fuzz")))
+            url = await stack.enter_async_context(migrated_database(name, tmp_path_factory.mktemp("fuzz")))
             settings = _settings(url)
-            token = await migrate_with_token(settings, f"fuzz-admin-{uuid.uuid4().hex[:6]}", Role.admin)
+            token = await add_token(settings, f"fuzz-admin-{uuid.uuid4().hex[:6]}", Role.admin)
             targets.append(FuzzTarget(name, create_app(settings), token))
         yield targets
         schemathesis_asgi.shutdown_lifespans()
