@@ -25,16 +25,7 @@ from app.config import Settings
 from app.db import make_engine
 from app.main import create_app
 from app.sessions import make_sessionmaker
-from tests import bytecode
 from tests.databases import migrated_database
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    bytecode.share()  # processes the tests start read compiled modules instead of compiling them again
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    bytecode.remove()
 
 
 @dataclass
