@@ -4,13 +4,8 @@ import functools
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -19,11 +14,19 @@ from sqlalchemy.pool import NullPool
 import migrations
 from app.db import CONNECT_FAILURES, begin_sqlite_transaction
 
+# Alembic (with Mako and Pygments, which it loads) is imported by the functions that use it: a process
+# that never migrates nor reads a revision (`casetrack --help`, `casetrack tokens list`...) does not pay for it.
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
 log = logging.getLogger("casetrack.migrate")
 SCRIPT_LOCATION = Path(migrations.__file__).parent
 
 
-def alembic_config(database_url: str) -> Config:
+def alembic_config(database_url: str) -> "Config":
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(SCRIPT_LOCATION))
     config.attributes["database_url"] = database_url
@@ -33,6 +36,8 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Blocking, with its own event loop: for the command line, not from inside async code."""
+    from alembic import command
+
     command.upgrade(alembic_config(database_url), revision)
 
 
@@ -45,6 +50,7 @@ async def upgrade_engine(
 ) -> None:
     """Upgrade the database an engine points at, from inside a running event loop.
     ``on_step`` hears about each revision applied (for progress output)."""
+    from alembic import command
 
     def run(connection: Connection) -> None:
         config = alembic_config(engine.url.render_as_string(hide_password=False))
@@ -76,15 +82,21 @@ async def upgrade_engine(
 
 
 def downgrade(database_url: str, revision: str = "base") -> None:
+    from alembic import command
+
     command.downgrade(alembic_config(database_url), revision)
 
 
 def current_heads(database_url: str) -> set[str]:
+    from alembic.script import ScriptDirectory
+
     return set(ScriptDirectory.from_config(alembic_config(database_url)).get_heads())
 
 
 @functools.cache
-def _scripts() -> ScriptDirectory:
+def _scripts() -> "ScriptDirectory":
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config(""))
 
 
@@ -95,6 +107,8 @@ def head_revision() -> str | None:
 
 async def database_revision(engine: AsyncEngine) -> str | None:
     """The revision the database has been migrated to; None when it has never been migrated."""
+    from alembic.runtime.migration import MigrationContext
+
     async with engine.connect() as connection:
         return await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
 
@@ -107,6 +121,8 @@ def is_behind(revision: str | None) -> bool:
         return False
     if revision is None:
         return True
+    from alembic.util import CommandError
+
     try:
         return _scripts().get_revision(revision) is not None
     except CommandError:

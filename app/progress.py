@@ -4,10 +4,10 @@ periodic lines otherwise (logs, CI, pipes)."""
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from typing import TextIO, TypeVar
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 T = TypeVar("T")
 
@@ -26,6 +26,17 @@ class Meter:
 
     def __enter__(self) -> "Meter":
         if self.interactive:
+            # rich only for a terminal: imported here, so that commands that show no bar do not load it.
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TaskProgressColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
             columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()]
             if self.total is not None:
                 columns.append(TaskProgressColumn())

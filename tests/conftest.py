@@ -1,5 +1,6 @@
 """Every API test runs against the real app over HTTP (httpx's ASGI transport) on a real database,
-once on SQLite and once on PostgreSQL. The schema is built by the Alembic migrations; each test runs
+once on SQLite and once on PostgreSQL. The schema is built by the Alembic migrations (a copy of a
+template migrated once per process, tests/databases.py); each test runs
 inside a transaction that is rolled back, so tests never see each other's data.
 
 A module whose tests all read the same records can build them once per database with ``shared_world``
@@ -27,9 +28,8 @@ from app.auth.service import create_token
 from app.config import Settings
 from app.db import make_engine
 from app.main import create_app
-from app.migrate import upgrade_engine
 from app.sessions import make_sessionmaker
-from tests.databases import throwaway_database
+from tests.databases import migrated_database
 
 
 @dataclass
@@ -57,9 +57,8 @@ class Database:
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 async def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Database]:
-    async with throwaway_database(request.param, tmp_path_factory.mktemp("db")) as url:
+    async with migrated_database(request.param, tmp_path_factory.mktemp("db")) as url:
         engine = make_engine(Settings(database_url=url))
-        await upgrade_engine(engine)
         counter = StatementCounter()
 
         @event.listens_for(engine.sync_engine, "before_cursor_execute")

@@ -1,5 +1,6 @@
-"""Real casetrack deployments for tests: throwaway databases, migrated by `casetrack migrate`, and uvicorn
-server processes on free loopback ports, stopped and dropped afterwards.
+"""Real casetrack deployments for tests: throwaway databases at the current schema (copies of one migrated
+template, see tests/databases.py), and uvicorn server processes on free loopback ports, stopped and dropped
+afterwards.
 
 Every wait here is bounded by a timeout; the timeouts are safety nets, never assertions about speed.
 """
@@ -22,7 +23,7 @@ from app.auth.service import create_token
 from app.config import Settings
 from app.db import make_engine
 from app.sessions import make_sessionmaker
-from tests.databases import throwaway_database
+from tests.databases import migrated_database
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 60.0  # seconds for a server process to answer its first request
@@ -165,7 +166,7 @@ async def running_servers(count: int, env: dict[str, str], directory: Path) -> A
 
 @dataclass
 class Deployment:
-    """A throwaway database, migrated by `casetrack migrate`, one token, and server processes sharing it."""
+    """A throwaway database at the current schema, one token, and server processes sharing it."""
 
     backend: str
     url: str
@@ -185,8 +186,7 @@ async def deployed(
 ) -> AsyncIterator[Deployment]:
     """A deployment on a new ``backend`` database ("sqlite" or "postgresql") with a token of ``role`` and
     ``count`` server processes (casetrack ``settings`` as in server_environment)."""
-    async with throwaway_database(backend, directory) as url:
-        await migrate(url)
+    async with migrated_database(backend, directory) as url:
         token = await new_token(url, role)
         async with running_servers(count, server_environment(url, **settings), directory) as servers:
             yield Deployment(backend, url, token, servers)

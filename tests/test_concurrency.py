@@ -32,7 +32,7 @@ from app.auth.roles import Role
 from app.config import Settings
 from app.db import make_engine
 from app.main import create_app
-from tests.databases import migrate_with_token, throwaway_database
+from tests.databases import add_token, migrated_database
 from tests.helpers import API, assert_problem
 from tests.servers import Deployment, deployed, server_errors
 
@@ -268,9 +268,9 @@ async def test_a_writer_that_waited_past_the_busy_timeout_gets_503_with_retry_af
     """On SQLite a write waits for the write lock up to the busy timeout (30 s in app/db.py; 0.2 s here, so
     the test does not wait half a minute), then is refused with a 503 problem and Retry-After, not a 500;
     once the lock is free, the same write succeeds."""
-    async with throwaway_database("sqlite", tmp_path) as url:
+    async with migrated_database("sqlite", tmp_path) as url:
         settings = Settings(database_url=url, auto_migrate=False, rate_limit_per_address="", rate_limit_per_token="")
-        token = await migrate_with_token(settings, "editor", Role.editor)
+        token = await add_token(settings, "editor", Role.editor)
         app = app_running_on_connect(settings, "PRAGMA busy_timeout=200")
 
         holder = await asyncio.create_subprocess_exec(
@@ -309,9 +309,9 @@ async def test_a_write_that_waited_past_postgresqls_lock_timeout_gets_503_with_r
     """On PostgreSQL a write waits for the row lock another transaction holds; past `lock_timeout` (set to
     0.2 s here for the service's connections) it is refused with a 503 problem that says the database is
     busy and nothing was changed, not a 500; once the lock is free, the same write succeeds."""
-    async with throwaway_database("postgresql", tmp_path) as url:
+    async with migrated_database("postgresql", tmp_path) as url:
         settings = Settings(database_url=url, auto_migrate=False, rate_limit_per_address="", rate_limit_per_token="")
-        token = await migrate_with_token(settings, "editor", Role.editor)
+        token = await add_token(settings, "editor", Role.editor)
         app = app_running_on_connect(settings, "SET lock_timeout = '200ms'")
 
         holder = make_engine(settings)

@@ -23,7 +23,7 @@ from app.auth.roles import Role
 from app.config import Settings
 from app.main import create_app
 from tests.conftest import Database
-from tests.databases import POSTGRES_URL, postgres_admin, throwaway_database
+from tests.databases import POSTGRES_URL, migrated_database, postgres_admin
 from tests.helpers import API, assert_problem
 from tests.servers import Server, migrate, new_token, running_servers, server_environment, server_errors
 
@@ -221,8 +221,7 @@ async def _new_case(url: str) -> str:
 
 
 async def test_a_dropped_postgresql_database_is_503_until_it_is_back(tmp_path: Path) -> None:
-    async with throwaway_database("postgresql", tmp_path) as url:
-        await migrate(url)
+    async with migrated_database("postgresql", tmp_path) as url:
         name = make_url(url).database
 
         async def drop() -> None:
@@ -239,8 +238,7 @@ async def test_a_dropped_postgresql_database_is_503_until_it_is_back(tmp_path: P
 
 
 async def test_an_unreachable_postgresql_server_is_503_until_it_is_back(tmp_path: Path) -> None:
-    async with throwaway_database("postgresql", tmp_path) as url:
-        await migrate(url)
+    async with migrated_database("postgresql", tmp_path) as url:
         case_id = await _new_case(url)
         target = make_url(POSTGRES_URL)
         relay = TcpRelay((target.host or "127.0.0.1", target.port or 5432))
@@ -260,8 +258,7 @@ async def test_an_unreachable_postgresql_server_is_503_until_it_is_back(tmp_path
 
 
 async def test_a_moved_sqlite_file_is_503_until_it_is_back(tmp_path: Path) -> None:
-    async with throwaway_database("sqlite", tmp_path) as url:
-        await migrate(url)
+    async with migrated_database("sqlite", tmp_path) as url:
         case_id = await _new_case(url)
         path = Path(make_url(url).database or "")
         away = path.with_name(path.name + ".away")
@@ -280,8 +277,7 @@ async def test_a_moved_sqlite_file_is_503_until_it_is_back(tmp_path: Path) -> No
 async def test_a_deleted_sqlite_file_is_503_until_a_backup_is_put_back(tmp_path: Path) -> None:
     """Deleted, the file is not recreated empty by the next connection; a copy put in its place (another
     file at the same path) is what the same server process then serves."""
-    async with throwaway_database("sqlite", tmp_path) as url:
-        await migrate(url)
+    async with migrated_database("sqlite", tmp_path) as url:
         case_id = await _new_case(url)
         path = Path(make_url(url).database or "")
         backup = tmp_path / "backup.db"

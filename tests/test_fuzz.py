@@ -36,7 +36,7 @@ from schemathesis.python import asgi as schemathesis_asgi
 from app.auth.roles import Role
 from app.config import Settings
 from app.main import create_app
-from tests.databases import migrate_with_token, throwaway_database
+from tests.databases import add_token, migrated_database
 
 # Per operation: generated cases (positive and negative) on top of its examples and coverage cases.
 MAX_EXAMPLES = 20
@@ -192,9 +192,9 @@ async def fuzz_target(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[FuzzTarget]:
     """A migrated throwaway database, an admin token in it, and an app on it."""
-    async with throwaway_database(request.param, tmp_path_factory.mktemp("fuzz")) as url:
+    async with migrated_database(request.param, tmp_path_factory.mktemp("fuzz")) as url:
         settings = _settings(url)
-        token = await migrate_with_token(settings, f"fuzz-admin-{uuid.uuid4().hex[:6]}", Role.admin)
+        token = await add_token(settings, f"fuzz-admin-{uuid.uuid4().hex[:6]}", Role.admin)
         target = FuzzTarget(request.param, create_app(settings), token)
         with target.session:  # starts the app's lifespan, as a call would
             yield target
@@ -210,9 +210,9 @@ async def fuzz_targets(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
     async with AsyncExitStack() as stack:
         targets = []
         for name in ("sqlite", "postgresql"):
-            url = await stack.enter_async_context(throwaway_database(name, tmp_path_factory.mktemp("fuzz")))
+            url = await stack.enter_async_context(migrated_database(name, tmp_path_factory.mktemp("fuzz")))
             settings = _settings(url)
-            token = await migrate_with_token(settings, f"fuzz-admin-{uuid.uuid4().hex[:6]}", Role.admin)
+            token = await add_token(settings, f"fuzz-admin-{uuid.uuid4().hex[:6]}", Role.admin)
             target = FuzzTarget(name, create_app(settings), token)
             stack.enter_context(target.session)  # starts the app's lifespan, as a call would
             targets.append(target)

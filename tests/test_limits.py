@@ -21,11 +21,10 @@ from app.auth.roles import Role
 from app.config import Settings
 from app.models import Base
 from tests.conftest import Database, _http_client, make_token
-from tests.databases import throwaway_database
+from tests.databases import migrated_database
 from tests.helpers import API, assert_problem, make_source
 from tests.servers import (
     Server,
-    migrate,
     new_token,
     own_loopback_address,
     running_servers,
@@ -339,8 +338,7 @@ async def _redis_keys(address: str, delete: bool = False) -> list[str]:
 async def shared_limit(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SharedLimit]:
     """Two uvicorn processes on one database, counting per address in one Redis: 10 requests a minute."""
     directory = tmp_path_factory.mktemp("shared-limit")
-    async with throwaway_database("sqlite", directory) as url:
-        await migrate(url)
+    async with migrated_database("sqlite", directory) as url:
         token = await new_token(url, Role.editor)
         env = server_environment(
             url,

@@ -16,7 +16,7 @@ from sqlalchemy import event
 from app.auth.roles import Role
 from app.config import Settings, get_settings
 from app.main import GC_THRESHOLDS, create_app, create_server_app
-from tests.databases import migrate_with_token, postgres_admin, throwaway_database
+from tests.databases import add_token, migrated_database, postgres_admin
 
 
 @dataclass
@@ -29,9 +29,9 @@ class Deployed:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def deployed(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Deployed]:
-    async with throwaway_database(request.param, tmp_path) as url:
+    async with migrated_database(request.param, tmp_path) as url:
         settings = Settings(database_url=url, auto_migrate=False, rate_limit_per_address="", rate_limit_per_token="")
-        token = await migrate_with_token(settings, "editor", Role.editor)
+        token = await add_token(settings, "editor", Role.editor)
         app = create_app(settings)
         executed: list[tuple[str, dict[str, Any]]] = []
 

@@ -41,7 +41,7 @@ from app.cases.schemas import PersonDetail
 from app.config import Settings
 from app.main import create_app
 from app.resources import RESOURCES
-from tests.databases import migrate_with_token, throwaway_database
+from tests.databases import add_token, migrated_database
 from tests.helpers import API, collection, make_case, make_organization, make_person, make_source, post
 from tests.sweep_world import (
     HIDDEN_COUNTRIES,
@@ -87,9 +87,9 @@ class Sweep:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 async def sweep(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Sweep]:
     """The world, committed in a database of its own, and the app serving it to the public and to an admin."""
-    async with throwaway_database(request.param, tmp_path_factory.mktemp("sweep")) as url:
+    async with migrated_database(request.param, tmp_path_factory.mktemp("sweep")) as url:
         settings = Settings(database_url=url, auto_migrate=False, rate_limit_per_address="", rate_limit_per_token="")
-        token = await migrate_with_token(settings, ADMIN, Role.admin)
+        token = await add_token(settings, ADMIN, Role.admin)
         app = create_app(settings)
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         try:

@@ -5,7 +5,6 @@ from typing import TypeVar
 
 import typer
 
-from app.auth import service
 from app.auth.roles import Role
 
 T = TypeVar("T")
@@ -19,6 +18,8 @@ tokens = typer.Typer(
 
 def _with_session(work: Callable[..., Awaitable[T]], writes: bool = False) -> T:
     """Run ``work`` in one transaction, committed if it succeeds; every failure is one sentence."""
+    # Imported here, by the commands that use them: `casetrack --help` and the other commands need none.
+    from app.auth import service
     from app.commands import run
     from app.commands import settings as _settings
     from app.db import IMMEDIATE, make_engine
@@ -51,6 +52,8 @@ def create(
     role: str = typer.Option(..., "--role", help="reader, editor or admin."),
 ) -> None:
     """Create a token and print it. It is shown only this once: store it safely."""
+    from app.auth import service
+
     try:
         parsed = Role.parse(role)
     except ValueError as exc:
@@ -63,6 +66,8 @@ def create(
 @tokens.command("list")
 def list_() -> None:
     """List tokens: name, role, created, revoked. Secrets are never shown (only their hashes are stored)."""
+    from app.auth import service
+
     rows = _with_session(service.list_tokens)
     if not rows:
         typer.echo("No tokens yet: create one with `casetrack tokens create --name NAME --role admin`.")
@@ -75,5 +80,7 @@ def list_() -> None:
 @tokens.command("revoke")
 def revoke(name: str = typer.Argument(..., help="The token's name.")) -> None:
     """Revoke a token: it stops working at once. Its name stays taken, so the audit log stays clear."""
+    from app.auth import service
+
     _with_session(lambda session: service.revoke_token(session, name), writes=True)
     typer.echo(f"casetrack: revoked the token {name!r}.")
