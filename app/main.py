@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.routing import BaseRoute
 
 from app import __doc__ as summary
 from app.audit.router import router as audit_router
@@ -111,8 +112,64 @@ def create_app(settings: Settings | None = None, *, server_process: bool = False
     install_observability(app)
     app.include_router(api_router())
     install_web(app, API_PREFIX)
+    flatten_routes(app.router)
     install_openapi(app)
     return app
+
+
+def flatten_routes(router: APIRouter) -> None:
+    """Replace every included router in ``router``'s table by the routes it stands for, in the same order,
+    each built as FastAPI builds it when a request reaches it through the inclusions: the full path, the
+    dependencies, tags and responses of every enclosing router first, the resolved response class and
+    operation id. FastAPI keeps included routers nested and walks them on every request (each inclusion
+    re-checking its routes for changes, matching recursively): about 70 route checks per request, over a
+    tenth of the CPU an API request cost. Flat, a request is matched by one pass over plain routes, as
+    Starlette does. The OpenAPI document, the route each request reaches and what runs for it do not
+    change (tests/test_http_conventions.py pins the dependencies)."""
+    flat: list[BaseRoute] = []
+    for route in router.routes:
+        contexts = list(iter_route_contexts([route]))
+        if len(contexts) == 1 and contexts[0].original_route is route:
+            flat.append(route)  # a route of the router's own, not an included router
+            continue
+        for context in contexts:
+            original = context.original_route
+            if not isinstance(original, APIRoute) or context.path is None:
+                raise TypeError(f"cannot flatten {original!r}: only FastAPI routes are included in this app")
+            flat.append(
+                type(original)(
+                    context.path,
+                    original.endpoint,
+                    response_model=context.response_model,
+                    status_code=context.status_code,
+                    tags=context.tags,
+                    dependencies=context.dependencies,
+                    summary=context.summary,
+                    description=context.description,
+                    response_description=context.response_description,
+                    responses=context.responses,
+                    deprecated=context.deprecated,
+                    name=context.name,
+                    methods=context.methods,
+                    operation_id=context.operation_id,
+                    response_model_include=context.response_model_include,
+                    response_model_exclude=context.response_model_exclude,
+                    response_model_by_alias=context.response_model_by_alias,
+                    response_model_exclude_unset=context.response_model_exclude_unset,
+                    response_model_exclude_defaults=context.response_model_exclude_defaults,
+                    response_model_exclude_none=context.response_model_exclude_none,
+                    include_in_schema=context.include_in_schema,
+                    response_class=context.response_class,
+                    dependency_overrides_provider=context.dependency_overrides_provider,
+                    callbacks=context.callbacks,
+                    openapi_extra=context.openapi_extra,
+                    generate_unique_id_function=context.generate_unique_id_function,
+                    strict_content_type=context.strict_content_type,
+                    max_body_size=context.max_body_size,
+                    form_limits=original.form_limits,
+                )
+            )
+    router.routes[:] = flat
 
 
 # Young objects collected every 20,000 allocations rather than 700: a request allocates thousands

@@ -112,11 +112,13 @@ async def require_ids(session: AsyncSession, model: Any, ids: Iterable[str | Non
 
 
 async def replace_links(
-    session: AsyncSession, table: Table, owner: Mapping[str, Any], target: str, ids: Sequence[str]
+    session: AsyncSession, table: Table, owner: Mapping[str, Any], target: str, ids: Sequence[str], new: bool = False
 ) -> None:
-    """Make the link rows of one owner exactly ``ids`` (order and duplicates do not matter)."""
-    conditions = [table.c[name] == value for name, value in owner.items()]
-    await session.execute(delete(table).where(*conditions))
+    """Make the link rows of one owner exactly ``ids`` (order and duplicates do not matter). ``new``: the owner
+    was created in this transaction (a new random id), so it has no link rows yet to delete."""
+    if not new:
+        conditions = [table.c[name] == value for name, value in owner.items()]
+        await session.execute(delete(table).where(*conditions))
     unique = sorted(set(ids))
     if unique:
         await session.execute(insert(table), [{**owner, target: i} for i in unique])

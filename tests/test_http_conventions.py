@@ -4,17 +4,24 @@ description's operation ids and tags.
 Every test runs on SQLite and on PostgreSQL, each in its own rolled-back transaction.
 """
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.routing import Mount, Route
 from starlette.types import Message, Receive, Scope, Send
 
+from app import main
+from app.auth.dependencies import authorize_method
 from app.auth.roles import Role
 from app.config import Settings
+from app.filters import check_request_params
 from app.main import create_app
 from app.sessions import make_sessionmaker
 from tests.conftest import app_for, make_token
@@ -263,6 +270,44 @@ def test_every_operation_has_a_unique_operation_id_and_a_tag() -> None:
     assert not duplicates, duplicates
     untagged = [(path, method) for path, method, operation in operations if not operation.get("tags")]
     assert not untagged, untagged
+
+
+def _route_table(app: FastAPI) -> list[tuple[Any, ...]]:
+    """What each route is and runs, as FastAPI resolves it (through any included routers)."""
+
+    def calls(dependant: Any) -> list[Any]:
+        return [dependant.call, [p.alias for p in dependant.query_params], [calls(d) for d in dependant.dependencies]]
+
+    return [
+        (context.path, context.methods, context.name, type(context.original_route))
+        + (
+            (context.unique_id, calls(context.dependant), context.response_class, context.status_code)
+            if isinstance(context.original_route, APIRoute)
+            else ()
+        )
+        for context in iter_route_contexts(app.routes)
+    ]
+
+
+def test_the_flat_route_table_is_the_one_the_included_routers_make(monkeypatch: pytest.MonkeyPatch) -> None:
+    """app.main.flatten_routes puts every route of the included routers in the app's own table: the same
+    routes in the same order, each with the same path, dependencies, operation id and so OpenAPI document
+    as when FastAPI reaches it through the inclusions; every API route is guarded by authorize_method and
+    check_request_params."""
+    settings = Settings(database_url="sqlite:///unused.db", auto_migrate=False)
+    flat = create_app(settings)
+    monkeypatch.setattr(main, "flatten_routes", lambda router: None)
+    nested = create_app(settings)
+    assert not all(isinstance(route, (APIRoute, Route, Mount)) for route in nested.router.routes)
+    assert all(isinstance(route, (APIRoute, Route, Mount)) for route in flat.router.routes)
+    assert json.dumps(flat.openapi()) == json.dumps(nested.openapi())
+    assert _route_table(flat) == _route_table(nested)
+    api = [route for route in flat.router.routes if route.path.startswith(main.API_PREFIX)]
+    assert len(api) >= 90
+    for route in api:
+        assert isinstance(route, APIRoute)
+        guards = [dependency.dependency for dependency in route.dependencies[:2]]
+        assert guards == [authorize_method, check_request_params], route.path
 
 
 # HEAD wherever GET

@@ -58,9 +58,11 @@ def searchable_text(session: AsyncSession, record: Any) -> tuple[str, str]:
     return fold(title), fold(body)
 
 
-async def index(session: AsyncSession, record: Any) -> None:
+async def index(session: AsyncSession, record: Any, new: bool = False) -> None:
+    """(Re)index a record; ``new``: created in this transaction (a new random id), so not indexed yet."""
     title, body = searchable_text(session, record)
-    await unindex(session, record.record_type, [record.id])
+    if not new:
+        await unindex(session, record.record_type, [record.id])
     await session.execute(
         insert(SearchDocument).values(record_type=record.record_type, record_id=record.id, title=title, body=body)
     )

@@ -10,12 +10,13 @@ from app.records import replace_links, require_ids
 from app.sources.models import Source, citations
 
 
-async def cite(session: AsyncSession, record: Any, source_ids: Iterable[str]) -> None:
-    """Make ``source_ids`` exactly the sources behind ``record`` (which must be flushed already)."""
+async def cite(session: AsyncSession, record: Any, source_ids: Iterable[str], new: bool = False) -> None:
+    """Make ``source_ids`` exactly the sources behind ``record`` (which must be flushed already; ``new``: created
+    in this transaction, so cited by nothing yet)."""
     ids = list(source_ids)
     await require_ids(session, Source, ids, "source_ids", "source")
     await replace_links(
-        session, citations, {"record_type": record.record_type, "record_id": record.id}, "source_id", ids
+        session, citations, {"record_type": record.record_type, "record_id": record.id}, "source_id", ids, new=new
     )
 
 

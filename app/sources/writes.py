@@ -19,13 +19,17 @@ R = TypeVar("R", bound=Record)
 async def finish(
     session: AsyncSession, record: R, before: dict[str, Any] | None, source_ids: list[str] | None = None
 ) -> R:
-    """Complete a create (``before`` None) or an update: cite, reload derived fields, index, audit."""
+    """Complete a create (``before`` None) or an update: cite, reload derived fields, index, audit.
+
+    A record created here has a new random id that no citation or search document names yet: only an
+    update first deletes the old ones."""
+    new = before is None
     await session.flush()
     if source_ids is not None:
-        await cite(session, record, source_ids)
+        await cite(session, record, source_ids, new=new)
     await session.refresh(record)
     if registry_of(session)[record.record_type].searchable:
-        await search.index(session, record)
+        await search.index(session, record, new=new)
     await audit.log(session, "create" if before is None else "update", record, before, audit.snapshot(session, record))
     return record
 
