@@ -3,12 +3,13 @@
     .venv/bin/python -m bench.request_cpu [--database sqlite|postgresql|both] [--rounds 30] [--runs 10] [--profile FILE]
         [--statements]
 
-Builds the app on a new, migrated database (an SQLite file in a temporary folder, or a PostgreSQL database
-made beside CASETRACK_TEST_POSTGRES_URL and dropped afterwards), warms up, then times ``time.process_time()``
-over rounds of a fixed mix of six requests through httpx's ASGITransport: POST person, GET person, POST
-participant, GET case, GET people list, PATCH person. Prints the CPU milliseconds per request (the
-fastest of a few runs, as other processes only ever add to it). ``--profile`` writes a cProfile of one more,
-untimed run; ``--statements`` counts the SQL statements each request of the mix sends."""
+Builds the app on a new, migrated database made as the test suite makes them (tests/databases.py: an SQLite
+file in a temporary folder, or a PostgreSQL database beside CASETRACK_TEST_POSTGRES_URL, dropped afterwards),
+warms up, then times ``time.process_time()`` over rounds of a fixed mix of six requests through httpx's
+ASGITransport: POST person, GET person, POST participant, GET case, GET people list, PATCH person. Prints the
+CPU milliseconds per request (the fastest of a few runs, as other processes only ever add to it). ``--profile``
+writes a cProfile of one more, untimed run; ``--statements`` counts the SQL statements each request of the mix
+sends."""
 
 import argparse
 import asyncio
@@ -18,48 +19,20 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import event
 
 from app.auth.roles import Role
-from app.auth.service import create_token
-from app.config import Settings, async_database_url
-from app.db import make_engine
+from app.config import Settings
 from app.main import create_app
-from app.migrate import upgrade_engine
-from app.sessions import make_sessionmaker
+from tests.databases import add_token, migrated_database
 
-POSTGRES_URL = os.environ.get("CASETRACK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 API = "/api/v1"
 MIX = ("POST person", "GET person", "POST participant", "GET case", "GET people", "PATCH person")
-
-
-async def _admin(statement: str) -> None:
-    admin = create_async_engine(async_database_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await admin.dispose()
-
-
-async def _migrate(settings: Settings) -> str:
-    engine = make_engine(settings)
-    try:
-        await upgrade_engine(engine)
-        async with make_sessionmaker(engine)() as session:
-            token = await create_token(session, "bench", Role.admin)
-            await session.commit()
-    finally:
-        await engine.dispose()
-    return token
 
 
 async def _round(client: httpx.AsyncClient, case_id: str, n: int) -> None:
@@ -82,7 +55,7 @@ async def _round(client: httpx.AsyncClient, case_id: str, n: int) -> None:
 
 async def measure(url: str, rounds: int, runs: int, profile: str | None, statements: bool) -> list[float]:
     settings = Settings(database_url=url, auto_migrate=False, rate_limit_per_address="", rate_limit_per_token="")
-    token = await _migrate(settings)
+    token = await add_token(settings, "bench", Role.admin)
     app = create_app(settings)
     results = []
     async with app.router.lifespan_context(app):
@@ -139,16 +112,9 @@ async def _count_statements(app: Any, client: httpx.AsyncClient, case_id: str) -
 
 
 async def run(kind: str, rounds: int, runs: int, profile: str | None, statements: bool) -> list[float]:
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as directory:
-            return await measure(f"sqlite:///{Path(directory) / 'bench.db'}", rounds, runs, profile, statements)
-    name = f"casetrack_bench_{uuid.uuid4().hex[:12]}"
-    await _admin(f'CREATE DATABASE "{name}"')
-    try:
-        url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-        return await measure(url, rounds, runs, profile, statements)
-    finally:
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with tempfile.TemporaryDirectory() as directory:
+        async with migrated_database(kind, Path(directory)) as url:
+            return await measure(url, rounds, runs, profile, statements)
 
 
 def main() -> None:
