@@ -32,6 +32,9 @@ from app.people.schemas import PersonCreate, PersonRead
 from app.sources.models import Source
 from app.sources.schemas import SourceCreate, SourceRead
 
+# A link table as (table, the column naming the owner, the column naming what the owner refers to).
+Link = tuple[Table, Column[Any], Column[Any]]
+
 
 @dataclass(frozen=True)
 class Resource:
@@ -48,7 +51,7 @@ class Resource:
     inside_a_case: bool = False  # lies in a case: hidden, restored and purged with it
     # The link tables a record of this kind owns: (table, the column naming the owner, the column naming what
     # the owner refers to). Restoring a record refuses while what it links to is deleted.
-    links: tuple[tuple[Table, Column[Any], Column[Any]], ...] = ()
+    links: tuple[Link, ...] = ()
 
     @property
     def record_type(self) -> str:
@@ -75,40 +78,32 @@ def _event_text(event: Event) -> tuple[str, str]:
     return event.title, " ".join(filter(None, [event.description, event.quote]))
 
 
+# The link tables, named once: what a record owns (Resource.links), and what refuses a delete of what it
+# refers to (referenced_by).
+CHARGE_PEOPLE: Link = (charge_people, charge_people.c.charge_id, charge_people.c.person_id)
+EVENT_PEOPLE: Link = (event_people, event_people.c.event_id, event_people.c.person_id)
+EVENT_ORGANIZATIONS: Link = (event_organizations, event_organizations.c.event_id, event_organizations.c.organization_id)
+
+
+def _linking(owner: type[Record], link: Link) -> Callable[[str], Select[Any]]:
+    """The ids of the ``owner`` records whose link table names this id."""
+    table, owner_column, target_column = link
+    return lambda id: select(owner.id).join(table, owner_column == owner.id).where(target_column == id)
+
+
 PERSON_REFERENCED_BY = (
     ("participants", lambda id: select(Participant.id).where(Participant.person_id == id)),
     ("charges", lambda id: select(Charge.id).where(Charge.person_id == id)),
-    (
-        "charges (named people)",
-        lambda id: (
-            select(Charge.id)
-            .join(charge_people, charge_people.c.charge_id == Charge.id)
-            .where(charge_people.c.person_id == id)
-        ),
-    ),
+    ("charges (named people)", _linking(Charge, CHARGE_PEOPLE)),
     ("sentences", lambda id: select(Sentence.id).where(Sentence.person_id == id)),
     ("hearings (as judge)", lambda id: select(Hearing.id).where(Hearing.judge_id == id)),
     ("outcomes", lambda id: select(Outcome.id).where(Outcome.person_id == id)),
-    (
-        "events",
-        lambda id: (
-            select(Event.id)
-            .join(event_people, event_people.c.event_id == Event.id)
-            .where(event_people.c.person_id == id)
-        ),
-    ),
+    ("events", _linking(Event, EVENT_PEOPLE)),
 )
 ORGANIZATION_REFERENCED_BY = (
     ("hearings (as court)", lambda id: select(Hearing.id).where(Hearing.court_id == id)),
     ("sentences (as facility)", lambda id: select(Sentence.id).where(Sentence.facility_id == id)),
-    (
-        "events",
-        lambda id: (
-            select(Event.id)
-            .join(event_organizations, event_organizations.c.event_id == Event.id)
-            .where(event_organizations.c.organization_id == id)
-        ),
-    ),
+    ("events", _linking(Event, EVENT_ORGANIZATIONS)),
 )
 
 RESOURCES = (
@@ -134,7 +129,7 @@ RESOURCES = (
         ChargeRead,
         ChargeCreate,
         inside_a_case=True,
-        links=((charge_people, charge_people.c.charge_id, charge_people.c.person_id),),
+        links=(CHARGE_PEOPLE,),
     ),
     Resource("sentences", "sentence", Sentence, SentenceRead, SentenceCreate, inside_a_case=True),
     Resource("hearings", "hearing", Hearing, HearingRead, HearingCreate, inside_a_case=True),
@@ -147,10 +142,7 @@ RESOURCES = (
         EventCreate,
         text=_event_text,
         inside_a_case=True,
-        links=(
-            (event_people, event_people.c.event_id, event_people.c.person_id),
-            (event_organizations, event_organizations.c.event_id, event_organizations.c.organization_id),
-        ),
+        links=(EVENT_PEOPLE, EVENT_ORGANIZATIONS),
     ),
 )
 BY_TYPE = {resource.record_type: resource for resource in RESOURCES}
