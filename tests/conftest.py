@@ -10,6 +10,7 @@ PostgreSQL: CASETRACK_TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1
 server and a database to connect to; the suite creates its own throwaway database beside it.
 """
 
+import asyncio
 import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+import uvloop
 from fastapi import FastAPI
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -240,6 +242,13 @@ async def client_as(settings: Settings, connection: AsyncConnection) -> AsyncIte
 def statements(database: Database) -> StatementCounter:
     """``with statements.count() as executed:`` collects every SQL statement the block runs."""
     return database.counter
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every event loop of the suite is uvloop's, as in the service: ``casetrack serve`` runs on uvicorn's fastest
+    stack (uvloop and httptools, from ``uvicorn[standard]``). Set as the policy, not through pytest-asyncio alone,
+    so the loops Schemathesis starts in threads for its ASGI client (tests/test_fuzz.py) are uvloop's too."""
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -14,10 +14,13 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+import uvicorn
+import uvloop
 import yaml
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -183,3 +186,19 @@ def test_compose_yaml_is_valid_for_docker_compose() -> None:
         pytest.skip("neither `docker compose` nor `docker-compose` is installed")
     result = subprocess.run([*command, "-f", str(ROOT / "compose.yaml"), "config", "-q"], capture_output=True)
     assert result.returncode == 0, result.stderr.decode()
+
+
+def test_the_server_runs_on_uvloop_and_httptools() -> None:
+    """`casetrack serve` leaves uvicorn's loop and HTTP parser on "auto" (app/cli.py): with `uvicorn[standard]`
+    installed, auto is uvloop and httptools, the stack the benchmark's numbers are for."""
+    config = uvicorn.Config("app.main:create_server_app", factory=True)
+    assert (config.loop, config.http) == ("auto", "auto")
+    factory = config.get_loop_factory()
+    assert factory is not None
+    loop = factory()
+    try:
+        assert isinstance(loop, uvloop.Loop)
+    finally:
+        loop.close()
+    config.load()
+    assert config.http_protocol_class is HttpToolsProtocol
