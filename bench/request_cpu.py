@@ -5,14 +5,13 @@
 
 Builds the app on a new, migrated database made as the test suite makes them (tests/databases.py: an SQLite
 file in a temporary folder, or a PostgreSQL database beside CASETRACK_TEST_POSTGRES_URL, dropped afterwards),
-warms up, then times ``time.process_time()`` over rounds of a fixed mix of six requests through httpx's
-ASGITransport: POST person, GET person, POST participant, GET case, GET people list, PATCH person. Prints the
-CPU milliseconds per request (the fastest of a few runs, as other processes only ever add to it). ``--profile``
-writes a cProfile of one more, untimed run; ``--statements`` counts the SQL statements each request of the mix
-sends."""
+on uvloop (as the service and the suite run), warms up, then times ``time.process_time()`` over rounds of a
+fixed mix of six requests through httpx's ASGITransport: POST person, GET person, POST participant, GET case,
+GET people list, PATCH person. Prints the CPU milliseconds per request (the fastest of a few runs, as other
+processes only ever add to it). ``--profile`` writes a cProfile of one more, untimed run; ``--statements``
+counts the SQL statements each request of the mix sends."""
 
 import argparse
-import asyncio
 import cProfile
 import os
 import statistics
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import uvloop
 from sqlalchemy import event
 
 from app.auth.roles import Role
@@ -132,7 +132,8 @@ def main() -> None:
     kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
     for kind in kinds:
         profile = f"{args.profile}.{kind}" if args.profile else None
-        results = asyncio.run(run(kind, args.rounds, args.runs, profile, args.statements))
+        # On uvloop, as the service runs under `casetrack serve` and the test suite runs (tests/conftest.py).
+        results = uvloop.run(run(kind, args.rounds, args.runs, profile, args.statements))
         runs = " ".join(f"{r:.2f}" for r in results)
         print(
             f"{kind}: {min(results):.2f} ms CPU per request (fastest run; median {statistics.median(results):.2f}; "
