@@ -23,7 +23,7 @@ from app.cases import service as cases
 from app.cases.models import Case, Charge, Participant, Sentence
 from app.cases.schemas import CaseCreate, ChargeCreate, ParticipantCreate, SentenceCreate
 from app.config import Settings, get_settings
-from app.db import Record
+from app.db import INCLUDE_DELETED, Record
 from app.events import service as events
 from app.events.models import Event
 from app.events.schemas import EventCreate
@@ -457,11 +457,12 @@ def _body(schema: type[S], facts: Facts, cites: bool = True) -> S:
 
 
 async def _ensure(session: AsyncSession, model: type[Record], rows: list[tuple[str, Facts]], create: Create) -> int:
-    """Create each record under its fixed id unless it exists; how many were created."""
+    """Create each record under its fixed id unless it exists; how many were created. A demo record someone has
+    deleted exists too (it can still be restored): it is left deleted, not made again under the same id."""
     created = 0
     for key, facts in rows:
         record_id = demo_id(key)
-        if await session.get(model, record_id) is None:
+        if await session.get(model, record_id, execution_options={INCLUDE_DELETED: True}) is None:
             await create(facts, record_id)
             created += 1
     return created
@@ -502,7 +503,10 @@ async def load_demo(session: AsyncSession, settings: Settings | None = None) -> 
         [("case", CASE)],
         lambda facts, record_id: cases.create_case(session, _body(CaseCreate, facts), record_id=record_id),
     )
-    # As a POST inside a case holds the case it adds to (app.http.load).
+    # As a POST inside a case holds the case it adds to (app.http.load). A deleted demo case gets nothing added.
+    demo_case = await session.get(Case, CASE_ID, execution_options={INCLUDE_DELETED: True})
+    if demo_case is None or demo_case.deleted_at is not None:
+        return created
     case = await get_or_404(session, Case, CASE_ID, "case", lock="share")
     inside: list[tuple[type[Record], list[tuple[str, Facts]], Create]] = [
         (

@@ -484,3 +484,26 @@ async def test_cli_migrate_then_demo_on_postgresql(tmp_path: Path) -> None:
         assert code == 0, err
         assert out.strip() == "casetrack: the demo case was already there; nothing changed."
         assert (await postgres_state(url))[2] == loaded
+
+
+async def test_loading_again_leaves_deleted_demo_records_deleted(
+    client: httpx.AsyncClient, connection: AsyncConnection
+) -> None:
+    # An operator deleted a demo event (it is in the trash, restorable) and then loads the demo again, as
+    # `casetrack serve --demo` does on every start: the event stays deleted, nothing is made twice, nothing fails.
+    assert await load(connection) > 0
+    event_id = demo.demo_id(demo.EVENTS[0][0])
+    deleted = await client.delete(f"{API}/events/{event_id}")
+    assert deleted.status_code == 204, deleted.text
+    counts = await row_counts(connection)
+    assert await load(connection) == 0
+    assert await row_counts(connection) == counts
+    gone = await client.get(f"{API}/events/{event_id}")
+    assert gone.status_code == 404
+
+    # The same with the whole demo case deleted: nothing is added inside it.
+    deleted = await client.delete(f"{API}/cases/{demo.CASE_ID}")
+    assert deleted.status_code == 204, deleted.text
+    counts = await row_counts(connection)
+    assert await load(connection) == 0
+    assert await row_counts(connection) == counts
