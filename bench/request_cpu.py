@@ -13,6 +13,7 @@ counts the SQL statements each request of the mix sends."""
 
 import argparse
 import cProfile
+import logging
 import os
 import statistics
 import sys
@@ -126,6 +127,7 @@ def main() -> None:
     parser.add_argument("--statements", action="store_true", help="count SQL statements per request")
     parser.add_argument("--keep-log", action="store_true", help="leave the JSON access log on stderr")
     args = parser.parse_args()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the client's own line per request, as in the suite
     if not args.keep_log:
         sys.stderr.flush()
         os.dup2(os.open(os.devnull, os.O_WRONLY), 2)  # the access log is still formatted and written

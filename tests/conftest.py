@@ -11,6 +11,7 @@ server and a database to connect to; the suite creates its own throwaway databas
 """
 
 import asyncio
+import logging
 import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -249,6 +250,9 @@ def pytest_configure(config: pytest.Config) -> None:
     stack (uvloop and httptools, from ``uvicorn[standard]``). Set as the policy, not through pytest-asyncio alone,
     so the loops Schemathesis starts in threads for its ASGI client (tests/test_fuzz.py) are uvloop's too."""
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    # httpx, the tests' client, logs every request it sends at INFO, which the service's JSON log handler would
+    # format and write beside the service's own access line: the client's chatter, not the service's behaviour.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
