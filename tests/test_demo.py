@@ -501,6 +501,15 @@ async def test_loading_again_leaves_deleted_demo_records_deleted(
     gone = await client.get(f"{API}/events/{event_id}")
     assert gone.status_code == 404
 
+    # Purged, it is gone for good, citations and search entry included: loading again makes it afresh, whole.
+    purged = await client.post(f"{API}/events/{event_id}/purge")
+    assert purged.status_code == 204, purged.text
+    assert await load(connection) == 1
+    again = await row_counts(connection)
+    assert again["audit_entries"] == counts["audit_entries"] + 2  # the purge, and the create
+    assert {**again, "audit_entries": 0} == {**counts, "audit_entries": 0}
+    assert (await get(client, f"/events/{event_id}"))["source_ids"] == [demo.ARTICLE]
+
     # The same with the whole demo case deleted: nothing is added inside it.
     deleted = await client.delete(f"{API}/cases/{demo.CASE_ID}")
     assert deleted.status_code == 204, deleted.text

@@ -21,8 +21,9 @@ async def finish(
 ) -> R:
     """Complete a create (``before`` None) or an update: cite, reload derived fields, index, audit.
 
-    A record created here has a new random id that no citation or search document names yet: only an
-    update first deletes the old ones."""
+    A record created here has an id that no citation or search document names yet (a new random one, or a
+    demo record's fixed id, which is only created again after a purge removed both): only an update first
+    deletes the old ones."""
     new = before is None
     await session.flush()
     if source_ids is not None:
