@@ -26,13 +26,21 @@ ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 RUNTIME_LOCK = ROOT / "requirements.lock"
 TEST_LOCK = ROOT / "requirements-test.lock"
+UV_IN = ROOT / "requirements-uv.in"  # the installer the test command uses, bounded here...
+UV_LOCK = ROOT / "requirements-uv.lock"  # ...and pinned with hashes here
 README = (ROOT / "README.md").read_text()
+
+
+def _requirement_lines(path: Path) -> list[str]:
+    lines = (re.sub(r"(^|\s)#.*$", "", line).strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line]
 
 
 def _declared() -> list[Requirement]:
     project = PYPROJECT["project"]
     extras = project.get("optional-dependencies", {})
-    return [Requirement(line) for line in project["dependencies"] + [r for group in extras.values() for r in group]]
+    declared = project["dependencies"] + [r for group in extras.values() for r in group] + _requirement_lines(UV_IN)
+    return [Requirement(line) for line in declared]
 
 
 @pytest.mark.parametrize("requirement", _declared(), ids=str)
@@ -115,10 +123,29 @@ def _fenced_after(heading: str) -> str:
 
 def test_the_readme_installs_from_the_locks() -> None:
     run, test = _fenced_after("Run it"), _fenced_after("Test it")
-    for command, lock in [(run, RUNTIME_LOCK), (test, TEST_LOCK)]:
+    for command in (run, test):
         assert "\n" not in command, f"not one line: {command}"
-        assert f"pip install --require-hashes -r {lock.name}" in command
-        assert "pip install --no-deps " in command
+    assert f"pip install --require-hashes -r {RUNTIME_LOCK.name}" in run
+    assert "pip install --no-deps " in run
+    # The test command: uv from its own hashed lock (with the venv's pip), then the test lock with that uv, into
+    # the same venv, then the project without dependencies.
+    steps = test.split(" && ")
+    uv = f".venv/bin/pip install --require-hashes -r {UV_LOCK.name}"
+    into_venv = ".venv/bin/uv pip install --python .venv/bin/python"
+    lock = f"{into_venv} --require-hashes -r {TEST_LOCK.name}"
+    project = f"{into_venv} --no-deps -e ."
+    assert uv in steps and lock in steps and project in steps, steps
+    assert steps.index(uv) < steps.index(lock) < steps.index(project)
+
+
+def test_the_installer_lock_pins_uv_within_its_bound_and_is_what_is_installed() -> None:
+    (bound,) = [Requirement(line) for line in _requirement_lines(UV_IN)]
+    pins = _lock(UV_LOCK)
+    assert set(pins) == {"uv"}, f"{UV_LOCK.name} must pin uv alone (it has no dependencies): {sorted(pins)}"
+    version, hashes = pins["uv"]
+    assert bound.specifier.contains(version), f"{UV_LOCK.name} pins uv {version}, outside {bound}: update the lock"
+    assert len(hashes) > 1, f"{UV_LOCK.name}: uv has only this platform's wheel hashed"
+    assert metadata.version("uv") == version, f"uv {metadata.version('uv')} is installed, the lock pins {version}"
 
 
 def test_ci_runs_the_readme_test_command_verbatim_then_ruff_and_mypy() -> None:
