@@ -1,7 +1,8 @@
 """Query-string helpers shared by list endpoints: several values in one parameter, date windows,
 and refusing parameters an endpoint does not know (a typo must not silently widen a research query)."""
 
-from collections.abc import Iterable, Sequence
+import inspect
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
@@ -16,6 +17,22 @@ from app.errors import BadQuery, InvalidQuery
 from app.schemas import Country
 
 E = TypeVar("E", bound=StrEnum)
+F = TypeVar("F")
+
+
+def query_filters(cls: type[F]) -> Callable[..., Awaitable[F]]:
+    """``Depends(query_filters(Filters))``: a dataclass of query parameters built as ``Depends()`` builds it (the
+    same parameters, documented the same way), but by a coroutine. FastAPI runs any other callable, a class
+    included, in its thread pool: a hop to another thread and back on every request. Every dependency of the
+    app is a coroutine (tests/test_request_path.py holds to it)."""
+
+    async def build(**values: Any) -> F:
+        return cls(**values)
+
+    build.__signature__ = inspect.signature(cls, eval_str=True)  # type: ignore[attr-defined]
+    build.__name__ = build.__qualname__ = f"{cls.__name__}_from_query"
+    return build
+
 
 SearchQuery = Annotated[
     str | None,

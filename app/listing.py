@@ -9,7 +9,7 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -91,7 +91,7 @@ def _fields_query(schema: type[BaseModel], scope: str, example: str) -> Any:
     )
 
 
-def record_fields(schema: type[BaseModel], scope: str = "") -> Callable[..., set[str] | None]:
+def record_fields(schema: type[BaseModel], scope: str = "") -> Callable[..., Awaitable[set[str] | None]]:
     """The `fields` parameter of one record's GET, as a dependency (a route takes
     ``Annotated[set[str] | None, Depends(record_fields(...))]``): None without it, else the set of
     ``schema``'s fields it names (unknown ones are a 422, as on lists). The body is then trimmed to them:
@@ -99,7 +99,7 @@ def record_fields(schema: type[BaseModel], scope: str = "") -> Callable[..., set
     names = list(schema.model_fields)
     example = ",".join(names[:2])
 
-    def fields(
+    async def fields(
         fields: Annotated[str | None, _fields_query(schema, scope or "of the record", example)] = None,
     ) -> set[str] | None:
         return None if fields is None else set(selected_fields(schema, fields))
@@ -107,13 +107,13 @@ def record_fields(schema: type[BaseModel], scope: str = "") -> Callable[..., set
     return fields
 
 
-def list_params(schema: type[BaseModel], sorting: Sorting) -> Callable[..., ListParams]:
+def list_params(schema: type[BaseModel], sorting: Sorting) -> Callable[..., Awaitable[ListParams]]:
     """The query parameters of a list of ``schema`` items ordered by ``sorting``, as a dependency (a route takes
     ``Annotated[ListParams, Depends(list_params(...))]``):
     `sort` and `fields` documented with this list's own names (a pattern each), which `respond` holds to."""
     sort_example, fields_example = _examples(schema, sorting)
 
-    def params(
+    async def params(
         page: PageDep,
         sort: Annotated[
             str | None,

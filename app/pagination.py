@@ -35,7 +35,7 @@ class PageParams:
     cursor: str | None
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=1000, description="The `next` value of the previous page.")] = None,
 ) -> PageParams:

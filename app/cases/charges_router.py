@@ -10,7 +10,7 @@ from app.cases.dependencies import CaseDep
 from app.cases.models import Charge
 from app.cases.schemas import ChargeCreate, ChargeRead, ChargeStatus, ChargeUpdate
 from app.db import SessionDep
-from app.filters import DateFrom, DateTo, choice_list, choices
+from app.filters import DateFrom, DateTo, choice_list, choices, query_filters
 from app.listing import ListParams, list_params, record_fields, respond
 from app.pagination import Page
 from app.schemas import NFC
@@ -36,7 +36,7 @@ class ChargeFilters:
     date_to: DateTo = None
 
 
-FiltersDep = Annotated[ChargeFilters, Depends()]
+FiltersDep = Annotated[ChargeFilters, Depends(query_filters(ChargeFilters))]
 
 
 async def _list(

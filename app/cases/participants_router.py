@@ -10,7 +10,7 @@ from app.cases.dependencies import CaseDep
 from app.cases.models import Participant
 from app.cases.schemas import ParticipantCreate, ParticipantRead, ParticipantRole, ParticipantUpdate
 from app.db import SessionDep
-from app.filters import choice_list, choices
+from app.filters import choice_list, choices, query_filters
 from app.listing import ListParams, list_params, record_fields, respond
 from app.pagination import Page
 
@@ -32,7 +32,7 @@ class ParticipantFilters:
     role: Annotated[str | None, choice_list(ParticipantRole, "Participants in these roles.", "lawyer")] = None
 
 
-FiltersDep = Annotated[ParticipantFilters, Depends()]
+FiltersDep = Annotated[ParticipantFilters, Depends(query_filters(ParticipantFilters))]
 
 
 async def _list(

@@ -11,7 +11,7 @@ from app.cases.models import Sentence
 from app.cases.schemas import SentenceCreate, SentenceKind, SentenceRead, SentenceUpdate
 from app.config import SettingsDep
 from app.db import SessionDep
-from app.filters import choice_list, choices
+from app.filters import choice_list, choices, query_filters
 from app.listing import ListParams, list_params, record_fields, respond
 from app.pagination import Page
 
@@ -34,7 +34,7 @@ class SentenceFilters:
     facility_id: Annotated[str | None, Query(max_length=32)] = None
 
 
-FiltersDep = Annotated[SentenceFilters, Depends()]
+FiltersDep = Annotated[SentenceFilters, Depends(query_filters(SentenceFilters))]
 
 
 async def _list(

@@ -10,7 +10,7 @@ from app.db import SessionDep
 from app.events import service
 from app.events.models import Event
 from app.events.schemas import EventCreate, EventKind, EventRead, EventUpdate
-from app.filters import DateFrom, DateTo, SearchQuery, choice_list, choices
+from app.filters import DateFrom, DateTo, SearchQuery, choice_list, choices, query_filters
 from app.listing import ListParams, list_params, record_fields, respond
 from app.pagination import Page
 from app.search import service as search
@@ -39,7 +39,7 @@ class EventFilters:
     q: SearchQuery = None
 
 
-FiltersDep = Annotated[EventFilters, Depends()]
+FiltersDep = Annotated[EventFilters, Depends(query_filters(EventFilters))]
 
 
 async def _list(

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query
 
-from app.filters import DateFrom, DateTo, choice_list
+from app.filters import DateFrom, DateTo, choice_list, query_filters
 from app.hearings.schemas import HearingKind
 
 
@@ -19,4 +19,4 @@ class HearingFilters:
     date_to: DateTo = None
 
 
-FiltersDep = Annotated[HearingFilters, Depends()]
+FiltersDep = Annotated[HearingFilters, Depends(query_filters(HearingFilters))]

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from app import http
 from app.cases.dependencies import CaseDep
 from app.db import SessionDep
-from app.filters import CountryFilter, DateFrom, DateTo, choice_list, choices
+from app.filters import CountryFilter, DateFrom, DateTo, choice_list, choices, query_filters
 from app.hearings import service
 from app.hearings.models import Outcome
 from app.hearings.schemas import OutcomeCreate, OutcomeKind, OutcomeRead, OutcomeUpdate
@@ -38,7 +38,7 @@ class OutcomeFilters:
     date_to: DateTo = None
 
 
-FiltersDep = Annotated[OutcomeFilters, Depends()]
+FiltersDep = Annotated[OutcomeFilters, Depends(query_filters(OutcomeFilters))]
 
 
 async def _list(
